@@ -1,0 +1,1 @@
+//! The distribution grid (配电网) as a pure model.
