@@ -10,3 +10,4 @@ pub mod i18n;
 pub mod money;
 pub mod org;
 pub mod register;
+pub mod tariff;
