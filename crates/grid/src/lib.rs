@@ -1,1 +1,18 @@
 //! The distribution grid (配电网) as a pure model.
+//!
+//! * [`model`]: nodes and branches, validation ([`Network::new`]).
+//! * [`csvio`]: the CSV folder format (`nodes.csv`, `branches.csv`, `params.toml`).
+//! * [`topology`]: energisation under the current switch states, paths, downstream sets, switching.
+//! * [`relrad`]: analytical reliability prediction (RELRAD / FMEA).
+//! * [`indices`]: reliability indices from recorded interruptions (IEEE 1366, DL/T 836).
+
+pub mod csvio;
+pub mod indices;
+pub mod model;
+pub mod relrad;
+pub mod topology;
+
+pub use model::{
+    Branch, BranchKind, GridError, ModelError, ModelErrors, Network, Node, NodeKind, Params, Reason,
+};
+pub use topology::{Downstream, EnergisationChange, PathToSource};
