@@ -11,4 +11,5 @@ pub mod i18n;
 pub mod money;
 pub mod org;
 pub mod register;
+pub mod service;
 pub mod tariff;

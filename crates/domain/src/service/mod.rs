@@ -1,0 +1,14 @@
+//! The 95598 service centre: what a work order is, its time limits, and its lifecycle.
+//!
+//! - [`taxonomy`]: the six business categories, their sub-types, complaint grades, channels;
+//! - [`sla`]: dated service-level rule sets (the ten commitments and the 95598 time limits) and
+//!   the deadlines of an order;
+//! - [`pause`]: stopping the clock while waiting for the customer or a third party;
+//! - [`lifecycle`]: the work-order state machine; [`repeat`]: repeat detection.
+//!
+//! Everything is pure: the caller passes the time of acceptance and the events; nothing here reads
+//! the clock. Sources are listed in reference/service-rules.md and named in each module.
+
+pub mod taxonomy;
+
+pub use taxonomy::{Channel, ComplaintGrade, OrderKind, SubType};
