@@ -1,1 +1,76 @@
-//! placeholder
+//! The PostgreSQL store, for a province (or a Postgres-compatible distributed engine: every
+//! customer-owned table leads its key with `customer_id`, the natural distribution column).
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Postgres;
+
+/// The PostgreSQL implementation of [`bureau_store::Store`].
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: sqlx::Pool<Db>,
+    /// PostgreSQL has many writers; the same pool serves both.
+    writer: sqlx::Pool<Db>,
+}
+
+impl SqlStore {
+    /// Connects to the database named by a `postgres://` URL.
+    pub async fn open(url: &str) -> Result<SqlStore, bureau_store::StoreError> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| bureau_store::StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        Ok(SqlStore { writer: pool.clone(), pool })
+    }
+}
+
+mod dialect {
+    use super::*;
+    use bureau_domain::register::Customer;
+    use bureau_store::{Scope, StoreResult};
+
+    pub const BACKEND: &str = "postgres";
+    pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+    /// Anywhere in the name or address; pg_trgm indexes serve it when installed (migration 0002).
+    pub async fn search_text(
+        pool: &sqlx::Pool<Db>,
+        scope: &Scope,
+        q: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Customer>> {
+        if q.chars().count() < 3 {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("%{}%", escape_like(q));
+        let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE (address ILIKE "
+        ));
+        qb.push_bind(pattern.clone());
+        qb.push(" OR name ILIKE ");
+        qb.push_bind(pattern);
+        qb.push(")");
+        push_scope(&mut qb, "bureau_id", scope);
+        qb.push(" ORDER BY customer_id LIMIT ");
+        qb.push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
+        rows.iter().map(customer_from_row).collect()
+    }
+}
+
+include!("../../store/shared/sql_store.rs");
+
+impl SqlStore {
+    /// Runs one administrative statement (CREATE/DROP DATABASE) that cannot take parameters; for
+    /// test harnesses and set-up tools only, never with user input.
+    pub async fn execute_admin(&self, statement: &str) -> Result<(), bureau_store::StoreError> {
+        sqlx::raw_sql(statement).execute(&self.writer).await.map_err(db_err)?;
+        Ok(())
+    }
+}

@@ -1,1 +1,84 @@
-//! placeholder
+//! The SQLite store: embedded, zero set-up, the default for a county bureau.
+//!
+//! WAL journal so that readers never wait for the writer; `synchronous = NORMAL`, which in WAL mode
+//! keeps every committed transaction across a crash of the program (only an OS crash may lose the
+//! last ones). Writes go through a one-connection pool: SQLite has one writer anyway, and queueing
+//! writers in-process avoids `SQLITE_BUSY` on lock upgrades.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Sqlite;
+
+/// The SQLite implementation of [`bureau_store::Store`].
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: sqlx::Pool<Db>,
+    writer: sqlx::Pool<Db>,
+}
+
+impl SqlStore {
+    /// Opens (creating if absent) the database named by a `sqlite://PATH` URL.
+    pub async fn open(url: &str) -> Result<SqlStore, bureau_store::StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| bureau_store::StoreError::Database(format!("bad SQLite URL {url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(db_err)?;
+        let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_with(opts.read_only(false))
+            .await
+            .map_err(db_err)?;
+        Ok(SqlStore { pool, writer })
+    }
+}
+
+mod dialect {
+    use super::*;
+    use bureau_domain::register::Customer;
+    use bureau_store::{Scope, StoreResult};
+
+    pub const BACKEND: &str = "sqlite";
+    pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+    /// Anywhere in the name or address, through the FTS5 trigram index. A trigram needs three
+    /// characters; shorter text is matched as a name or phone prefix by the caller only.
+    pub async fn search_text(
+        pool: &sqlx::Pool<Db>,
+        scope: &Scope,
+        q: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Customer>> {
+        if q.chars().count() < 3 {
+            return Ok(Vec::new());
+        }
+        // An FTS5 string literal: double quotes inside are doubled, so user text is never syntax.
+        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+        let mut qb = sqlx::QueryBuilder::<Db>::new(
+            "SELECT c.customer_id, c.bureau_id, c.name, c.address, c.phone, c.class, c.area, c.supply_point,
+                    c.book_id
+             FROM customers_text t JOIN customers c ON c.rowid = t.rowid
+             WHERE customers_text MATCH ",
+        );
+        qb.push_bind(phrase);
+        push_scope(&mut qb, "c.bureau_id", scope);
+        qb.push(" ORDER BY c.customer_id LIMIT ");
+        qb.push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
+        rows.iter().map(customer_from_row).collect()
+    }
+}
+
+include!("../../store/shared/sql_store.rs");

@@ -1,0 +1,292 @@
+//! What every store must do, written once.
+
+use bureau_domain::org::{OrgLevel, Role};
+use bureau_domain::register::{ContractDraft, CustomerDraft, MeterDraft, ReadingBookDraft};
+use bureau_store::*;
+use rust_decimal::Decimal;
+
+/// Runs every conformance check against a fresh, migrated store.
+pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
+    store.migrate().await?; // a second migration is a no-op
+    store.ping().await?;
+    organisation_and_staff(store).await?;
+    sessions(store).await?;
+    grid(store).await?;
+    books(store).await?;
+    customers(store).await?;
+    meters_and_contracts(store).await?;
+    readings(store).await?;
+    Ok(())
+}
+
+pub(crate) fn unit(id: &str, parent: Option<&str>, level: OrgLevel) -> OrgUnit {
+    OrgUnit {
+        id: id.into(),
+        parent_id: parent.map(str::to_string),
+        level,
+        name_zh: format!("{id}中文"),
+        name_en: id.into(),
+    }
+}
+
+async fn organisation_and_staff(store: &DynStore) -> anyhow::Result<()> {
+    let units = vec![
+        unit("P", None, OrgLevel::Province),
+        unit("C", Some("P"), OrgLevel::City),
+        unit("A", Some("C"), OrgLevel::County),
+        unit("B", Some("C"), OrgLevel::County),
+        unit("A-YY", Some("A"), OrgLevel::Department),
+    ];
+    assert_eq!(store.upsert_org_units(&units).await?, UpsertCounts { written: 5, unchanged: 0 });
+    assert_eq!(store.upsert_org_units(&units).await?, UpsertCounts { written: 0, unchanged: 5 });
+    let listed = store.list_org_units().await?;
+    assert_eq!(listed.len(), 5);
+    assert_eq!(listed.iter().find(|u| u.id == "A-YY").unwrap().parent_id.as_deref(), Some("A"));
+
+    // A unit under a parent that does not exist is refused by the schema.
+    let orphan = unit("Z", Some("nowhere"), OrgLevel::County);
+    assert!(matches!(store.upsert_org_units(&[orphan]).await, Err(StoreError::Constraint { .. })));
+
+    let clerk = Staff {
+        id: "clerk1".into(),
+        name: "王营业".into(),
+        org_unit_id: "A-YY".into(),
+        bureau_id: "A".into(),
+        scope_unit_id: "A".into(),
+        roles: vec![Role::CounterClerk, Role::Manager],
+        phone: Some("13800000000".into()),
+        password_hash: "$argon2id$v=19$fake".into(),
+        active: true,
+    };
+    let other = Staff { id: "clerk2".into(), bureau_id: "B".into(), org_unit_id: "B".into(), scope_unit_id: "B".into(), ..clerk.clone() };
+    assert_eq!(store.upsert_staff(&[clerk.clone(), other]).await?.written, 2);
+    assert_eq!(store.get_staff("clerk1").await?, clerk);
+    assert!(matches!(store.get_staff("nobody").await, Err(StoreError::NotFound)));
+    let in_a = store.list_staff(&Scope::Bureaus(vec!["A".into()])).await?;
+    assert_eq!(in_a.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec!["clerk1"]);
+    assert_eq!(store.list_staff(&Scope::All).await?.len(), 2);
+    Ok(())
+}
+
+async fn sessions(store: &DynStore) -> anyhow::Result<()> {
+    let s = Session {
+        token_hash: "h1".into(),
+        subject: Subject::Staff("clerk1".into()),
+        lang: "zh".into(),
+        created_at: 1000,
+        expires_at: 2000,
+    };
+    store.create_session(&s).await?;
+    assert_eq!(store.get_session("h1", 1500).await?, s);
+    assert!(matches!(store.get_session("h1", 2000).await, Err(StoreError::NotFound)), "expired");
+    store.set_session_lang("h1", "en").await?;
+    assert_eq!(store.get_session("h1", 1500).await?.lang, "en");
+    let c = Session { token_hash: "h2".into(), subject: Subject::Customer("2301000001".into()), expires_at: 9000, ..s };
+    store.create_session(&c).await?;
+    assert_eq!(store.purge_sessions(2500).await?, 1);
+    assert_eq!(store.get_session("h2", 2500).await?.subject, Subject::Customer("2301000001".into()));
+    store.delete_session("h2").await?;
+    assert!(matches!(store.get_session("h2", 2500).await, Err(StoreError::NotFound)));
+    Ok(())
+}
+
+async fn grid(store: &DynStore) -> anyhow::Result<()> {
+    let node = |id: &str, kind: &str, customers: i64| GridNode {
+        id: id.into(),
+        bureau_id: "A".into(),
+        kind: kind.into(),
+        name: format!("{id} name"),
+        customers,
+        avg_kw: 12.5,
+        peak_kw: 40.0,
+    };
+    let nodes = vec![node("S1", "source", 0), node("T1", "load", 120), node("T2", "load", 80)];
+    let branch = |id: &str, from: &str, to: &str, kind: &str, normal_open: bool| GridBranch {
+        id: id.into(),
+        bureau_id: "A".into(),
+        from_node: from.into(),
+        to_node: to.into(),
+        kind: kind.into(),
+        normal_open,
+        is_open: normal_open,
+        length_km: 1.25,
+        failure_rate: 0.05,
+        repair_h: 4.0,
+    };
+    let branches = vec![branch("L1", "S1", "T1", "line", false), branch("TIE", "T1", "T2", "load_break_switch", true)];
+    assert_eq!(store.upsert_grid(&nodes, &branches).await?.written, 5);
+    assert_eq!(store.upsert_grid(&nodes, &branches).await?, UpsertCounts { written: 0, unchanged: 5 });
+    assert_eq!(store.grid_nodes(&Scope::All).await?, nodes);
+    let got = store.grid_branches(&Scope::Bureaus(vec!["A".into()])).await?;
+    assert_eq!(got, branches);
+    assert!(store.grid_branches(&Scope::Bureaus(vec!["B".into()])).await?.is_empty());
+    assert!(store.grid_node_exists("T1").await? && !store.grid_node_exists("T9").await?);
+    // A branch to a node that does not exist is refused.
+    let dangling = branch("L9", "S1", "NOWHERE", "line", false);
+    assert!(matches!(store.upsert_grid(&[], &[dangling]).await, Err(StoreError::Constraint { .. })));
+    Ok(())
+}
+
+async fn books(store: &DynStore) -> anyhow::Result<()> {
+    let b = ReadingBookDraft {
+        id: "A-B01".into(),
+        bureau_id: "A".into(),
+        name: "城区一段".into(),
+        reading_day: "5".into(),
+        reader_id: "clerk1".into(),
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(store.upsert_books(std::slice::from_ref(&b)).await?.written, 1);
+    assert_eq!(store.upsert_books(std::slice::from_ref(&b)).await?.unchanged, 1);
+    assert_eq!(store.list_books(&Scope::All).await?, vec![b]);
+    assert!(store.book_exists("A-B01").await? && !store.book_exists("X").await?);
+    Ok(())
+}
+
+fn customer(id: &str, bureau: &str, name: &str, address: &str, phone: &str) -> bureau_domain::register::Customer {
+    CustomerDraft {
+        id: id.into(),
+        bureau_id: bureau.into(),
+        name: name.into(),
+        address: address.into(),
+        phone: phone.into(),
+        class: "residential".into(),
+        area: "urban".into(),
+        supply_point: "T1".into(),
+        book_id: "A-B01".into(),
+    }
+    .validate()
+    .unwrap()
+}
+
+async fn customers(store: &DynStore) -> anyhow::Result<()> {
+    let a1 = customer("2301000001", "A", "张三", "和平县建设街12号", "13804510001");
+    let a2 = customer("2301000002", "A", "李四", "和平县胜利路8号", "13804510002");
+    let b1 = customer("2302000001", "B", "张三丰", "安宁县建设街3号", "0451-5550001");
+    let odd = customer("2301000003", "A", "100%_公司", "和平县工业园区", "");
+    let all = vec![a1.clone(), a2.clone(), b1.clone(), odd.clone()];
+    assert_eq!(store.upsert_customers(&all).await?, UpsertCounts { written: 4, unchanged: 0 });
+    // Importing the same rows again changes nothing.
+    assert_eq!(store.upsert_customers(&all).await?, UpsertCounts { written: 0, unchanged: 4 });
+    let mut moved = a2.clone();
+    moved.address = "和平县胜利路10号".into();
+    assert_eq!(store.upsert_customers(&[moved.clone(), a1.clone()]).await?, UpsertCounts { written: 1, unchanged: 1 });
+    assert_eq!(store.insert_customers(&[a1.clone()]).await?, 0, "insert keeps existing rows");
+
+    let only_a = Scope::Bureaus(vec!["A".into()]);
+    assert_eq!(store.get_customer(&only_a, "2301000002").await?, moved);
+    assert!(matches!(store.get_customer(&only_a, "2302000001").await, Err(StoreError::NotFound)), "other bureau");
+    assert!(store.customer_exists("2302000001").await?);
+    assert_eq!(store.count_customers(&only_a).await?, 3);
+    assert_eq!(store.count_customers(&Scope::All).await?, 4);
+
+    let ids = |v: Vec<bureau_domain::register::Customer>| v.into_iter().map(|c| c.id.as_str().to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(store.search_customers(&Scope::All, "2301000002", 10).await?), vec!["2301000002"]);
+    assert_eq!(ids(store.search_customers(&Scope::All, "张三", 10).await?), vec!["2301000001", "2302000001"]);
+    assert_eq!(ids(store.search_customers(&only_a, "张三", 10).await?), vec!["2301000001"]);
+    assert_eq!(ids(store.search_customers(&Scope::All, "1380451000", 10).await?), vec!["2301000001", "2301000002"]);
+    assert_eq!(ids(store.search_customers(&Scope::All, "建设街", 10).await?), vec!["2301000001", "2302000001"]);
+    assert_eq!(ids(store.search_customers(&only_a, "胜利路10", 10).await?), vec!["2301000002"]);
+    // LIKE wildcards in user text match literally.
+    assert_eq!(ids(store.search_customers(&Scope::All, "100%", 10).await?), vec!["2301000003"]);
+    assert!(store.search_customers(&Scope::All, "%", 10).await?.is_empty());
+    assert!(store.search_customers(&Scope::All, "  ", 10).await?.is_empty());
+    assert_eq!(store.search_customers(&Scope::All, "和平县", 2).await?.len(), 2, "limit holds");
+
+    let page1 = ids(store.list_customers(&Scope::All, None, 2).await?);
+    assert_eq!(page1, vec!["2301000001", "2301000002"]);
+    let page2 = ids(store.list_customers(&Scope::All, Some("2301000002"), 10).await?);
+    assert_eq!(page2, vec!["2301000003", "2302000001"]);
+    Ok(())
+}
+
+async fn meters_and_contracts(store: &DynStore) -> anyhow::Result<()> {
+    let m = MeterDraft {
+        customer_id: "2301000001".into(),
+        meter_id: "M0001".into(),
+        multiplier: "1".into(),
+        digits: "6".into(),
+        tou: "no".into(),
+        installed_on: "2020-05-01".into(),
+        initial_reading: "12.5".into(),
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(store.upsert_meters(std::slice::from_ref(&m)).await?.written, 1);
+    assert_eq!(store.upsert_meters(std::slice::from_ref(&m)).await?.unchanged, 1);
+    assert_eq!(store.meters_of("2301000001").await?, vec![m.clone()]);
+
+    // One active meter per household: a second active meter is refused.
+    let second = bureau_domain::register::Meter { meter_id: "M0002".into(), ..m.clone() };
+    assert!(matches!(store.upsert_meters(std::slice::from_ref(&second)).await, Err(StoreError::Constraint { .. })));
+
+    let new = bureau_domain::register::Meter {
+        meter_id: "M0002".into(),
+        installed_on: "2026-03-15".parse()?,
+        initial_reading: Decimal::ZERO,
+        ..m.clone()
+    };
+    let x = MeterExchange {
+        customer_id: "2301000001".into(),
+        old_meter_id: "M0001".into(),
+        old_final_reading: "4321.75".parse()?,
+        new_meter: new.clone(),
+    };
+    store.exchange_meter(&x).await?;
+    let history = store.meters_of("2301000001").await?;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0], new);
+    assert_eq!(history[1].removed_on, Some("2026-03-15".parse()?));
+    assert_eq!(history[1].final_reading, Some("4321.75".parse()?));
+    // Exchanging a meter that is no longer active fails and changes nothing.
+    assert!(matches!(store.exchange_meter(&x).await, Err(StoreError::NotFound)));
+    assert_eq!(store.meters_of("2301000001").await?.len(), 2);
+
+    let c = ContractDraft {
+        customer_id: "2301000001".into(),
+        contract_id: "HT-1".into(),
+        tariff_id: "example-two-part".into(),
+        capacity_kva: "630".into(),
+        pf_standard: "0.9".into(),
+        due_days: "15".into(),
+        effective_from: "2026-01-01".into(),
+        effective_to: "".into(),
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(store.upsert_contracts(std::slice::from_ref(&c)).await?.written, 1);
+    assert_eq!(store.upsert_contracts(std::slice::from_ref(&c)).await?.unchanged, 1);
+    assert_eq!(store.contracts_of("2301000001").await?, vec![c]);
+    Ok(())
+}
+
+async fn readings(store: &DynStore) -> anyhow::Result<()> {
+    let r = |day: &str, total: &str| Reading {
+        customer_id: "2301000001".into(),
+        meter_id: "M0002".into(),
+        read_on: day.into(),
+        kind: ReadingKind::Actual,
+        source: "manual".into(),
+        total: total.parse().unwrap(),
+        peak: None,
+        flat: None,
+        valley: None,
+        max_demand: None,
+        kvarh: Some("3.5".parse().unwrap()),
+    };
+    let rows = vec![r("2026-04-05", "0"), r("2026-05-05", "150.25"), r("2026-06-05", "400.25")];
+    assert_eq!(store.insert_readings(&rows).await?, 3);
+    assert_eq!(store.insert_readings(&rows).await?, 0, "the same day's reading is kept once");
+    let got = store.readings_of("2301000001", 10).await?;
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], rows[2]);
+    let summary = store.consumption_summary(&Scope::All, "2026-01-01", "2026-12-31").await?;
+    let months: Vec<(String, Decimal)> = summary.into_iter().map(|m| (m.month, m.kwh)).collect();
+    assert_eq!(months, vec![("2026-05".into(), "150.25".parse()?), ("2026-06".into(), "250".parse()?)]);
+    // A reading for a meter the customer does not have is refused.
+    let mut bad = r("2026-07-05", "500");
+    bad.meter_id = "M9999".into();
+    assert!(matches!(store.insert_readings(&[bad]).await, Err(StoreError::Constraint { .. })));
+    Ok(())
+}
