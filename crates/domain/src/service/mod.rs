@@ -9,6 +9,8 @@
 //! Everything is pure: the caller passes the time of acceptance and the events; nothing here reads
 //! the clock. Sources are listed in reference/service-rules.md and named in each module.
 
+pub mod sla;
 pub mod taxonomy;
 
+pub use sla::{Basis, Clock, DeadlineQuery, RuleBook, RuleSet, Schedule, Stage, StageDeadline};
 pub use taxonomy::{Channel, ComplaintGrade, OrderKind, SubType};
