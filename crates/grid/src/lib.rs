@@ -10,6 +10,7 @@ pub mod csvio;
 pub mod indices;
 pub mod model;
 pub mod relrad;
+pub mod synth;
 pub mod topology;
 
 pub use model::{
