@@ -11,11 +11,14 @@
 //! marked `unverified = true` in the files (see `reference/billing-rules.md`, tag [R]).
 
 mod book;
+pub mod calc;
 pub(crate) mod file;
 pub mod power_factor;
 
 pub use book::TariffBook;
+pub use calc::{calculate, calculate_with, BillCalc, BillInput, BillLine, BillPeriod, FundLine, TouKwh};
 pub use file::TariffFileError;
+pub use power_factor::{PfAdjustment, PowerFactorTables};
 
 use crate::error::FieldError;
 use crate::org::coded_enum;
