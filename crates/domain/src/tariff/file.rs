@@ -156,7 +156,6 @@ impl<'a> Node<'a> {
         })
     }
 
-    #[allow(dead_code)] // used by the rule files that follow
     pub fn req_decimal(&self, k: &str) -> Result<Decimal, FieldError> {
         self.opt_decimal(k)?.ok_or_else(|| FieldError::required(&self.key(k)))
     }

@@ -14,11 +14,13 @@ mod book;
 pub mod calc;
 pub(crate) mod file;
 pub mod power_factor;
+pub mod quote;
 
 pub use book::TariffBook;
 pub use calc::{calculate, calculate_with, BillCalc, BillInput, BillLine, BillPeriod, FundLine, TouKwh};
 pub use file::TariffFileError;
 pub use power_factor::{PfAdjustment, PowerFactorTables};
+pub use quote::{quote, Quote, QuoteLine, QuoteRequest};
 
 use crate::error::FieldError;
 use crate::org::coded_enum;
