@@ -9,6 +9,7 @@
 //! Everything is pure: the caller passes the time of acceptance and the events; nothing here reads
 //! the clock. Sources are listed in reference/service-rules.md and named in each module.
 
+pub mod lifecycle;
 pub mod pause;
 pub mod sla;
 pub mod taxonomy;
