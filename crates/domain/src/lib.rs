@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod error;
 pub mod i18n;
+pub mod late_fee;
 pub mod money;
 pub mod org;
 pub mod register;
