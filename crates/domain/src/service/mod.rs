@@ -11,6 +11,7 @@
 
 pub mod lifecycle;
 pub mod pause;
+pub mod repeat;
 pub mod sla;
 pub mod taxonomy;
 
