@@ -4,11 +4,13 @@
 //! * [`csvio`]: the CSV folder format (`nodes.csv`, `branches.csv`, `params.toml`).
 //! * [`topology`]: energisation under the current switch states, paths, downstream sets, switching.
 //! * [`relrad`]: analytical reliability prediction (RELRAD / FMEA).
+//! * [`predict`]: grouping trouble calls into predicted outages at upstream devices.
 //! * [`indices`]: reliability indices from recorded interruptions (IEEE 1366, DL/T 836).
 
 pub mod csvio;
 pub mod indices;
 pub mod model;
+pub mod predict;
 pub mod relrad;
 pub mod synth;
 pub mod topology;
