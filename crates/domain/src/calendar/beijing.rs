@@ -45,6 +45,19 @@ pub fn format_rfc3339(ts: Timestamp) -> String {
     ts.display_with_offset(OFFSET).to_string()
 }
 
+/// Reads an instant written in RFC 3339 with an offset (`2026-10-09T09:30:00+08:00`,
+/// `2026-10-09T01:30:00Z`); the error names `field`. A time without an offset is refused rather
+/// than guessed.
+pub fn parse_rfc3339(field: &str, text: &str) -> Result<Timestamp, crate::error::FieldError> {
+    text.trim().parse::<Timestamp>().map_err(|e| {
+        crate::error::FieldError::invalid(
+            field,
+            format!("应为带时区偏移的 RFC 3339 时间，如 2026-10-09T09:30:00+08:00：{e}"),
+            format!("expected an RFC 3339 time with an offset, e.g. 2026-10-09T09:30:00+08:00: {e}"),
+        )
+    })
+}
+
 /// Serde helper: `#[serde(serialize_with = "crate::calendar::beijing::serialize")]` writes a
 /// timestamp as [`format_rfc3339`] does.
 pub fn serialize<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +75,14 @@ mod tests {
         let ts: Timestamp = "2026-10-08T16:00:00Z".parse().unwrap();
         assert_eq!(date_of(ts), jiff::civil::date(2026, 10, 9));
         assert_eq!(start_of(jiff::civil::date(2026, 10, 9)).unwrap(), ts);
+    }
+
+    #[test]
+    fn parses_rfc3339_with_an_offset_only() {
+        let t = parse_rfc3339("accepted", " 2026-10-09T09:30:00+08:00 ").unwrap();
+        assert_eq!(t, "2026-10-09T01:30:00Z".parse::<Timestamp>().unwrap());
+        let e = parse_rfc3339("accepted", "2026-10-09T09:30:00").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("accepted", "invalid"));
     }
 
     #[test]

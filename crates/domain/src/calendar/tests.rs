@@ -251,3 +251,46 @@ fn two_files_that_disagree_about_a_date_are_refused() {
         .unwrap_err();
     assert_eq!((e.field.as_str(), e.code), ("2027.toml: holiday[0]", "conflict"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Instants in 2026, Beijing time, at minute resolution (the calendar knows only 2026).
+    fn instant_2026() -> impl Strategy<Value = Timestamp> {
+        (0i64..(365 * 24 * 60 - 1)).prop_map(|m| {
+            beijing::start_of(date(2026, 1, 1)).unwrap().checked_add(SignedDuration::from_mins(m)).unwrap()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn nth_working_day_is_a_working_day_after_the_start(day in 0i32..300, n in 1u32..30) {
+            let c = Calendar::builtin();
+            let start = date(2026, 1, 1).checked_add(jiff::Span::new().days(day)).unwrap();
+            let end = c.add_working_days(start, n).unwrap();
+            prop_assert!(end > start);
+            prop_assert!(c.is_working_day(end).unwrap());
+            prop_assert_eq!(c.working_days_between(start, end).unwrap(), n);
+        }
+
+        #[test]
+        fn advancing_working_time_is_the_inverse_of_measuring_it(t in instant_2026(), mins in 0i64..(20 * 24 * 60)) {
+            let c = Calendar::builtin();
+            let d = SignedDuration::from_mins(mins);
+            if let Ok(end) = c.advance_working_time(t, d) {
+                prop_assert!(end >= t);
+                prop_assert_eq!(c.working_time_between(t, end).unwrap(), d);
+            }
+        }
+
+        #[test]
+        fn on_a_working_day_n_working_days_is_n_times_24_working_hours(t in instant_2026(), n in 1u32..20) {
+            let c = Calendar::builtin();
+            prop_assume!(c.is_working_day(beijing::date_of(t)).unwrap());
+            if let Ok(due) = c.add_working_days_at(t, n) {
+                prop_assert_eq!(c.working_time_between(t, due).unwrap(), SignedDuration::from_hours(24 * i64::from(n)));
+            }
+        }
+    }
+}

@@ -7,7 +7,8 @@
 //! - [`lifecycle`]: the work-order state machine; [`repeat`]: repeat detection.
 //!
 //! Everything is pure: the caller passes the time of acceptance and the events; nothing here reads
-//! the clock. Sources are listed in reference/service-rules.md and named in each module.
+//! the clock. The one exception to "no I/O" is [`RuleBook::load_dir`] (like
+//! [`crate::calendar::Calendar::load_dir`]), which reads an operator's directory when asked. Sources are listed in reference/service-rules.md and named in each module.
 
 pub mod lifecycle;
 pub mod pause;
@@ -15,5 +16,8 @@ pub mod repeat;
 pub mod sla;
 pub mod taxonomy;
 
+pub use lifecycle::{replay, Action, Event, OrderState, Satisfaction, Status, Trail};
+pub use pause::{apply_pauses, Pause, PauseReason};
+pub use repeat::{check_repeat, OrderRef, RepeatCheck, RepeatPolicy};
 pub use sla::{Basis, Clock, DeadlineQuery, RuleBook, RuleSet, Schedule, Stage, StageDeadline};
 pub use taxonomy::{Channel, ComplaintGrade, OrderKind, SubType};

@@ -312,3 +312,47 @@ mod tests {
         assert_eq!(merge(&[]).unwrap(), []);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> Timestamp {
+        "2026-03-02T10:00:00+08:00".parse().unwrap()
+    }
+
+    fn pauses() -> impl Strategy<Value = Vec<Pause>> {
+        prop::collection::vec((0i64..20 * 24 * 60, 0i64..3 * 24 * 60), 0..5).prop_map(|v| {
+            v.into_iter()
+                .map(|(start, len)| {
+                    let from = base().checked_add(SignedDuration::from_mins(start)).unwrap();
+                    Pause { from, to: from.checked_add(SignedDuration::from_mins(len)).unwrap() }
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn pauses_never_bring_a_deadline_forward_and_the_clock_time_is_kept(ps in pauses(), days in 1u32..10, elapsed in any::<bool>()) {
+            let cal = Calendar::builtin();
+            let clock = if elapsed { Clock::Elapsed { minutes: days * 24 * 60 } } else { Clock::WorkingDays { days } };
+            let due = clock.due(base(), &cal).unwrap();
+            let moved = apply_pauses(clock, base(), due, &ps, &cal).unwrap();
+            prop_assert!(moved.due >= due);
+            // The clock time that ran outside pauses equals the limit: measure it.
+            let merged = merge(&ps).unwrap();
+            let measure = |a: Timestamp, b: Timestamp| if elapsed { b.duration_since(a).max(SignedDuration::ZERO) } else { cal.working_time_between(a, b).unwrap() };
+            let mut paused = SignedDuration::ZERO;
+            for p in &merged {
+                let (a, b) = (p.from.max(base()), p.to.min(moved.due));
+                if a < b {
+                    paused += measure(a, b);
+                }
+            }
+            prop_assert_eq!(measure(base(), moved.due) - paused, measure(base(), due));
+            prop_assert_eq!(paused, moved.paused);
+        }
+    }
+}

@@ -189,6 +189,20 @@ pub struct Schedule {
     pub stages: Vec<StageDeadline>,
 }
 
+impl Schedule {
+    /// The same schedule with every deadline moved by the order's pauses (see
+    /// [`crate::service::pause`] for how each kind of clock is moved).
+    pub fn with_pauses(
+        &self,
+        pauses: &[crate::service::pause::Pause],
+        calendar: &Calendar,
+    ) -> Result<Schedule, FieldError> {
+        let stages =
+            crate::service::pause::apply_pauses_to_all(&self.stages, self.accepted, pauses, calendar)?;
+        Ok(Schedule { stages, ..self.clone() })
+    }
+}
+
 /// All the rule sets, ordered by date, and the calendar their working-day clocks count on.
 #[derive(Clone, Debug)]
 pub struct RuleBook {
