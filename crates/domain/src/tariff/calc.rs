@@ -156,6 +156,11 @@ pub struct BillInput {
     /// and in the reset month).
     #[serde(default)]
     pub ytd_kwh: Decimal,
+    /// Days of supply in a month of connection, capacity change or termination; the basic charge
+    /// is then prorated by the tariff's `partial_month_divisor` (1996 rules: 1/30 a day [R]).
+    /// `None` for a normal month: the whole monthly basic charge.
+    #[serde(default)]
+    pub basic_days: Option<i64>,
 }
 
 impl BillInput {
@@ -172,6 +177,7 @@ impl BillInput {
             kvarh: None,
             pf_standard: None,
             ytd_kwh: Decimal::ZERO,
+            basic_days: None,
         }
     }
 }
@@ -324,6 +330,9 @@ pub fn calculate_with(
                 format!("the time-of-use kWh add up to {}, not the total {kwh}", t.sum()),
             ));
         }
+    }
+    if input.basic_days.is_some_and(|d| !(0..=31).contains(&d)) {
+        return Err(FieldError::invalid("basic_days", "供电天数应为0至31", "basic_days is 0 to 31"));
     }
     if input.end < input.start {
         return Err(FieldError::invalid(
@@ -546,6 +555,27 @@ pub fn calculate_with(
         for (i, seg) in segs.iter().enumerate() {
             let basic =
                 seg.version.basic.as_ref().expect("a two-part tariff has a basic charge (checked on load)");
+            // A month of connection, change or termination: so many days of the divisor (1996
+            // rules: 1/30 of the monthly charge a day [R]); the quantity becomes kVA·month (kW·month).
+            let partial = |q: Decimal| -> Result<Decimal, FieldError> {
+                match input.basic_days {
+                    None => Ok(q),
+                    Some(days) => {
+                        let div = basic.partial_month_divisor.ok_or_else(|| {
+                            FieldError::invalid(
+                                "basic_days",
+                                format!("电价 {} 未规定基本电费按日折算办法", tariff.id),
+                                format!(
+                                    "tariff {} does not say how to prorate the basic charge by day",
+                                    tariff.id
+                                ),
+                            )
+                        })?;
+                        Ok((q * Decimal::from(days) / div)
+                            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+                    }
+                }
+            };
             match input.max_demand_kw {
                 Some(demand) => {
                     let mut price = basic.demand_price.ok_or_else(|| {
@@ -585,7 +615,7 @@ pub fn calculate_with(
                         seg,
                         "basic_demand".into(),
                         desc,
-                        split(demand, &cum)[i],
+                        partial(split(demand, &cum)[i])?,
                         "kW",
                         price,
                         None,
@@ -616,7 +646,7 @@ pub fn calculate_with(
                         seg,
                         "basic_capacity".into(),
                         Text::new("基本电费（按容量）", "Basic charge (capacity)"),
-                        split(input.capacity_kva, &cum)[i],
+                        partial(split(input.capacity_kva, &cum)[i])?,
                         "kVA",
                         price,
                         None,
@@ -985,6 +1015,29 @@ mod tests {
         assert!(c.lines[1].description.zh.contains("90%"), "{}", c.lines[1].description.zh);
     }
 
+    #[test]
+    fn basic_charge_in_a_month_of_connection_is_prorated_by_days() {
+        let mut input = BillInput::month(period(2026, 1), dec!(1000));
+        input.capacity_kva = dec!(100);
+        input.basic_days = Some(15);
+        // 100 kVA × 15/30 = 50 kVA·month × 20 = 1000.00 (1/30 a day, 1996 rules [R]).
+        let c = bill("example-two-part", &input);
+        assert_eq!(rows(&c)[1], r("basic_capacity", dec!(50), dec!(20), 100000));
+        input.basic_days = Some(40);
+        assert_eq!(
+            calculate(book().get("example-two-part").unwrap(), &input).unwrap_err().field,
+            "basic_days"
+        );
+        // A tariff without the divisor refuses rather than guess.
+        input.basic_days = Some(15);
+        let t = inline(TWO_VERSIONS);
+        let mut may = input.clone();
+        may.period = period(2024, 5);
+        may.start = period(2024, 5).first_day();
+        may.end = period(2024, 5).last_day();
+        assert_eq!(calculate(&t, &may).unwrap_err().field, "basic_days");
+    }
+
     const TWO_VERSIONS: &str = r#"
 id = "two-versions"
 name_zh = "调价测试"
@@ -1134,6 +1187,7 @@ bands = [{ from_kwh = "0", to_kwh = "170", price = "0.52" }, { from_kwh = "170",
                     kvarh: kvarh.map(|q| Decimal::new(q, 2)),
                     pf_standard: None,
                     ytd_kwh: Decimal::new(ytd, 2),
+                    basic_days: None,
                 };
                 (t, input)
             })

@@ -487,13 +487,27 @@ fn tiers_from(t: &Node<'_>) -> Result<Tiers, FieldError> {
 }
 
 fn basic_from(b: &Node<'_>) -> Result<BasicCharge, FieldError> {
-    b.only_keys(&["capacity_price", "demand_price", "high_use_kwh_per_kva", "high_use_demand_factor"])?;
+    b.only_keys(&[
+        "capacity_price",
+        "demand_price",
+        "high_use_kwh_per_kva",
+        "high_use_demand_factor",
+        "partial_month_divisor",
+    ])?;
     let basic = BasicCharge {
         capacity_price: b.opt_non_negative("capacity_price")?,
         demand_price: b.opt_non_negative("demand_price")?,
         high_use_kwh_per_kva: b.opt_non_negative("high_use_kwh_per_kva")?,
         high_use_demand_factor: b.opt_non_negative("high_use_demand_factor")?,
+        partial_month_divisor: b.opt_non_negative("partial_month_divisor")?,
     };
+    if basic.partial_month_divisor.is_some_and(|d| d < Decimal::ONE || d > Decimal::from(31)) {
+        return Err(FieldError::invalid(
+            &b.key("partial_month_divisor"),
+            "按日折算的天数应在1至31之间",
+            "partial_month_divisor is a number of days from 1 to 31",
+        ));
+    }
     if basic.capacity_price.is_none() && basic.demand_price.is_none() {
         return Err(FieldError::new(
             &b.key("capacity_price"),

@@ -197,6 +197,9 @@ pub struct BasicCharge {
     pub high_use_kwh_per_kva: Option<Decimal>,
     /// The factor applied to the demand price in such a month (526号: 0.9).
     pub high_use_demand_factor: Option<Decimal>,
+    /// In a month of connection, capacity change or termination the basic charge is prorated at
+    /// 1/`partial_month_divisor` of the monthly charge per day of supply (1996 rules: 1/30 [R]).
+    pub partial_month_divisor: Option<Decimal>,
 }
 
 /// A government fund or surcharge contained in the price, per kWh, kept so that reports can total
