@@ -5,6 +5,7 @@
 //! * [`topology`]: energisation under the current switch states, paths, downstream sets, switching.
 //! * [`relrad`]: analytical reliability prediction (RELRAD / FMEA).
 //! * [`predict`]: grouping trouble calls into predicted outages at upstream devices.
+//! * [`switching`]: isolation and ring-transfer plans for planned work.
 //! * [`indices`]: reliability indices from recorded interruptions (IEEE 1366, DL/T 836).
 
 pub mod csvio;
@@ -12,6 +13,7 @@ pub mod indices;
 pub mod model;
 pub mod predict;
 pub mod relrad;
+pub mod switching;
 pub mod synth;
 pub mod topology;
 
