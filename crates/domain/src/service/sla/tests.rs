@@ -373,3 +373,33 @@ fn an_operator_directory_adds_and_replaces_sets() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(RuleBook::load_dir(&dir).unwrap_err().code, "io");
 }
+
+#[test]
+fn a_schedule_moved_by_pauses() {
+    let b = book();
+    // Fault repair, urban, accepted 23:50; the customer asked the crew to wait 30 min (00:10–00:40):
+    // dispatch (due 23:55) is unmoved, arrival 00:35 → 01:05, restoration 03:35 → 04:05.
+    let s = b
+        .schedule(&q(
+            OrderKind::FaultRepair,
+            None,
+            Some(ServiceArea::Urban),
+            None,
+            "2026-10-01T23:50:00+08:00",
+        ))
+        .unwrap();
+    let p = crate::service::pause::Pause {
+        from: ts("2026-10-02T00:10:00+08:00"),
+        to: ts("2026-10-02T00:40:00+08:00"),
+    };
+    let moved = s.with_pauses(&[p], b.calendar()).unwrap();
+    assert_eq!(
+        dues(&moved.stages),
+        [
+            ("dispatch", "2026-10-01T23:55:00+08:00".to_string()),
+            ("arrival", "2026-10-02T01:05:00+08:00".to_string()),
+            ("restoration", "2026-10-02T04:05:00+08:00".to_string()),
+        ]
+    );
+    assert_eq!(moved.rule_set, s.rule_set);
+}
