@@ -162,8 +162,7 @@ impl Network {
                 peak_kw: best.peak_kw,
             });
         }
-        for v in 0..n {
-            let node = &self.nodes[v];
+        for (v, node) in self.nodes.iter().enumerate() {
             if node.kind == NodeKind::Load && !sim.energised[v] {
                 plan.unsupplied_loads.push(node.id.clone());
                 if !zone[v] {
