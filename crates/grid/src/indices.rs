@@ -14,7 +14,7 @@
 //! transformer (台区) and each 10 kV customer is one user — and since 2016 also evaluates low-voltage
 //! users. Each affected group carries both counts.
 //!
-//! Items marked [R] in the research note are parameters, not constants: the momentary threshold
+//! Items marked \[R\] in the research note are parameters, not constants: the momentary threshold
 //! (5 min, IEEE), the short-interruption threshold not counted by DL/T 836 (3 min by default), and the
 //! equivalent duration of limited supply (duration × share of load shed).
 

@@ -232,3 +232,18 @@ fn downstream_of_a_device() {
     assert!(net.downstream("zzz").is_err());
     assert!(net.path_to_source("zzz").is_err());
 }
+
+#[test]
+fn chinese_kind_names_bom_and_any_column_order() {
+    let nodes =
+        "\u{feff}name,id,kind,customers,avg_kw,peak_kw\n城关变,S,电源,,,\n东街台区,L,负荷点,120,80.5,150\n";
+    let branches = "id,kind,from,to,normal_open,length_km,failure_rate,repair_h\n\
+                    K,断路器,S,L,否,,,\n";
+    let net = csvio::read(nodes.as_bytes(), branches.as_bytes(), Some("switching_h = 0.5\n")).unwrap();
+    assert_eq!(net.node("S").unwrap().kind, NodeKind::Source);
+    assert_eq!(net.node("L").unwrap().customers, 120);
+    assert_eq!(net.branch("K").unwrap().kind, BranchKind::Breaker);
+    assert_eq!(net.params().switching_h, 0.5);
+    assert_eq!(net.params().hours_per_year, 8760.0);
+    assert_eq!(net.total_customers(), 120);
+}
