@@ -293,23 +293,395 @@ fn line_amount(q: Decimal, p: Decimal) -> Result<Fen, FieldError> {
         .ok_or_else(|| FieldError::invalid("kwh", "金额超出范围", "amount out of range"))
 }
 
-fn period_name(p: TouPeriod) -> Text {
-    Text::new(p.name_zh(), p.name_en().to_lowercase())
-}
-
+/// The days of the period priced with one tariff version.
 struct Segment<'t> {
     version: &'t TariffVersion,
     from: Date,
     days: i64,
 }
 
-/// Computes a bill. See the module documentation for the rules.
-pub fn calculate_with(
-    tariff: &Tariff,
-    tables: &PowerFactorTables,
-    input: &BillInput,
-) -> Result<BillCalc, FieldError> {
-    // ---- input checks
+/// A bill being built: the segments of the period and the lines so far.
+struct Builder<'a> {
+    tariff: &'a Tariff,
+    input: &'a BillInput,
+    segs: Vec<Segment<'a>>,
+    /// Cumulative days at the end of each segment; the last is the length of the period.
+    cum: Vec<i64>,
+    /// The period's kWh split over the segments.
+    kwh_parts: Vec<Decimal>,
+    lines: Vec<BillLine>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(tariff: &'a Tariff, input: &'a BillInput) -> Result<Builder<'a>, FieldError> {
+        let spans = tariff.versions_over(input.start, input.end).ok_or_else(|| {
+            FieldError::invalid(
+                "period",
+                format!("电价 {} 在 {} 尚未生效", tariff.id, input.start),
+                format!("tariff {} was not yet in force on {}", tariff.id, input.start),
+            )
+        })?;
+        let segs: Vec<Segment> = spans
+            .into_iter()
+            .map(|(version, from, to)| Segment { version, from, days: days_between(from, to) + 1 })
+            .collect();
+        let cum: Vec<i64> = segs
+            .iter()
+            .scan(0, |acc, s| {
+                *acc += s.days;
+                Some(*acc)
+            })
+            .collect();
+        let kwh_parts = split(input.kwh, &cum);
+        Ok(Builder { tariff, input, segs, cum, kwh_parts, lines: Vec::new() })
+    }
+
+    fn total_days(&self) -> i64 {
+        *self.cum.last().expect("at least one segment")
+    }
+
+    /// The share of `q` that falls on segment `i`.
+    fn part(&self, q: Decimal, i: usize) -> Decimal {
+        split(q, &self.cum)[i]
+    }
+
+    /// Adds a line priced with segment `i`'s version; when the period has several versions the
+    /// description says which days the line covers.
+    #[allow(clippy::too_many_arguments)] // a bill line has that many columns
+    fn push(
+        &mut self,
+        i: usize,
+        code: String,
+        desc: Text,
+        quantity: Decimal,
+        unit: &'static str,
+        unit_price: Decimal,
+        tier: Option<(u8, Decimal)>,
+    ) -> Result<(), FieldError> {
+        let seg = &self.segs[i];
+        let amount = line_amount(quantity, unit_price)?;
+        let description = if self.segs.len() > 1 {
+            Text::new(
+                format!("{}（{}起{}天）", desc.zh, seg.from, seg.days),
+                format!("{} ({} days from {})", desc.en, seg.days, seg.from),
+            )
+        } else {
+            desc
+        };
+        self.lines.push(BillLine {
+            code,
+            description,
+            quantity: quantity.normalize(),
+            unit,
+            unit_price: unit_price.normalize(),
+            amount,
+            tier: tier.map(|t| t.0),
+            ytd_kwh: tier.map(|t| t.1.normalize()),
+            version_from: seg.version.effective_from,
+            days: seg.days,
+        });
+        Ok(())
+    }
+
+    /// Residential tiers (居民阶梯电价, national rule in force since 2012-07-01; provinces set
+    /// monthly or annual thresholds). Returns the annual counter after the bill, if annual.
+    fn tiered_energy(&mut self) -> Result<Option<Decimal>, FieldError> {
+        if self.input.tou.is_some() {
+            return Err(no_tou(self.tariff));
+        }
+        // The annual counter restarts in the tier year's first month, whatever the caller carried.
+        let mut counter = match self.segs[0].version.tiers.as_ref().map(|t| t.counter) {
+            Some(TierCounter::Annual { reset_month }) if self.input.period.month != reset_month => {
+                self.input.ytd_kwh
+            }
+            _ => Decimal::ZERO,
+        };
+        let mut annual_after = None;
+        // kWh per band so far this month, for the "to date" column of a monthly counter.
+        let mut month_in_band: Vec<Decimal> = Vec::new();
+        for i in 0..self.segs.len() {
+            let version = self.segs[i].version;
+            let tiers = version.tiers.as_ref().expect("a tiered tariff has tiers (checked on load)");
+            let q = self.kwh_parts[i];
+            match tiers.counter {
+                TierCounter::Monthly => {
+                    // A monthly threshold is split with the days like the kWh, so that a price
+                    // change inside the month neither pushes the household into a higher tier nor
+                    // gives it a second tier-1 allowance.
+                    for (k, b) in tiers.bands.iter().enumerate() {
+                        let from = self.part(b.from_kwh, i);
+                        let to = b.to_kwh.map(|t| self.part(t, i));
+                        let in_band = overlap(Decimal::ZERO, q, from, to);
+                        if month_in_band.len() <= k {
+                            month_in_band.resize(k + 1, Decimal::ZERO);
+                        }
+                        month_in_band[k] += in_band;
+                        if !in_band.is_zero() {
+                            let to_date = month_in_band[k];
+                            self.push(
+                                i,
+                                format!("energy_tier_{}", b.number),
+                                tier_text(b.number),
+                                in_band,
+                                "kWh",
+                                b.price,
+                                Some((b.number, to_date)),
+                            )?;
+                        }
+                    }
+                }
+                TierCounter::Annual { .. } => {
+                    let after = counter + q;
+                    for b in &tiers.bands {
+                        let in_band = overlap(counter, after, b.from_kwh, b.to_kwh);
+                        if !in_band.is_zero() {
+                            let so_far = overlap(Decimal::ZERO, after, b.from_kwh, b.to_kwh);
+                            self.push(
+                                i,
+                                format!("energy_tier_{}", b.number),
+                                tier_text(b.number),
+                                in_band,
+                                "kWh",
+                                b.price,
+                                Some((b.number, so_far)),
+                            )?;
+                        }
+                    }
+                    counter = after;
+                    annual_after = Some(counter);
+                }
+            }
+        }
+        Ok(annual_after)
+    }
+
+    /// Energy at a single price, or by time-of-use period (峰谷分时电价, 发改价格〔2021〕1093号)
+    /// when the meter gives the split.
+    fn priced_energy(&mut self) -> Result<(), FieldError> {
+        let tariff = self.tariff;
+        for i in 0..self.segs.len() {
+            let prices = &self.segs[i].version.energy;
+            match self.input.tou {
+                Some(t) => {
+                    if !prices.has_tou() {
+                        return Err(no_tou(tariff));
+                    }
+                    for p in TouPeriod::ALL {
+                        let q = self.part(t.get(*p), i);
+                        if q.is_zero() {
+                            continue;
+                        }
+                        let price = prices.period(*p).ok_or_else(|| {
+                            FieldError::invalid(
+                                &format!("{}_kwh", p.code()),
+                                format!("电价 {} 没有{}时段电价", tariff.id, p.name_zh()),
+                                format!("tariff {} has no {} price", tariff.id, p.name_en().to_lowercase()),
+                            )
+                        })?;
+                        let desc = Text::new(
+                            format!("{}电度电费", p.name_zh()),
+                            format!("Energy, {}", p.name_en().to_lowercase()),
+                        );
+                        self.push(i, format!("energy_{}", p.code()), desc, q, "kWh", price, None)?;
+                    }
+                }
+                None => {
+                    let price = prices.single.ok_or_else(|| {
+                        FieldError::new(
+                            "peak_kwh",
+                            "required",
+                            format!("电价 {} 按峰谷时段计费，需要分时电量", tariff.id),
+                            format!(
+                                "tariff {} bills by time-of-use period: give the kWh per period",
+                                tariff.id
+                            ),
+                        )
+                    })?;
+                    let q = self.kwh_parts[i];
+                    if !q.is_zero() {
+                        self.push(
+                            i,
+                            "energy".into(),
+                            Text::new("电度电费", "Energy charge"),
+                            q,
+                            "kWh",
+                            price,
+                            None,
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The basic charge (基本电费) of a two-part tariff (发改价格〔2023〕526号): on contracted
+    /// capacity, or on maximum demand when the meter gives it.
+    fn basic_charge(&mut self) -> Result<(), FieldError> {
+        let (tariff, input) = (self.tariff, self.input);
+        for i in 0..self.segs.len() {
+            let basic = self.segs[i]
+                .version
+                .basic
+                .as_ref()
+                .expect("a two-part tariff has a basic charge (checked on load)");
+            // A month of connection, change or termination: so many days of the divisor (1996
+            // rules: 1/30 of the monthly charge a day [R]); the quantity becomes kVA·month (kW·month).
+            let partial = |q: Decimal| -> Result<Decimal, FieldError> {
+                let Some(days) = input.basic_days else { return Ok(q) };
+                let div = basic.partial_month_divisor.ok_or_else(|| {
+                    FieldError::invalid(
+                        "basic_days",
+                        format!("电价 {} 未规定基本电费按日折算办法", tariff.id),
+                        format!("tariff {} does not say how to prorate the basic charge by day", tariff.id),
+                    )
+                })?;
+                Ok((q * Decimal::from(days) / div)
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+            };
+            match input.max_demand_kw {
+                Some(demand) => {
+                    let mut price = basic.demand_price.ok_or_else(|| {
+                        FieldError::invalid(
+                            "max_demand_kw",
+                            format!("电价 {} 没有需量电价，基本电费按容量计收", tariff.id),
+                            format!(
+                                "tariff {} has no demand price; its basic charge is on capacity",
+                                tariff.id
+                            ),
+                        )
+                    })?;
+                    let mut desc = Text::new("基本电费（按最大需量）", "Basic charge (maximum demand)");
+                    // 发改价格〔2023〕526号: a demand-billed customer whose monthly use reaches 260 kWh
+                    // per kVA of capacity pays 90 % of the demand price that month.
+                    if let (Some(limit), Some(factor)) =
+                        (basic.high_use_kwh_per_kva, basic.high_use_demand_factor)
+                    {
+                        if !input.capacity_kva.is_zero() && input.kwh / input.capacity_kva >= limit {
+                            price *= factor;
+                            let pct = (factor * Decimal::ONE_HUNDRED).normalize();
+                            let limit = limit.normalize();
+                            desc = Text::new(
+                                format!("基本电费（按最大需量；每千伏安用电量达{limit}千瓦时，需量电价按{pct}%执行）"),
+                                format!(
+                                    "Basic charge (maximum demand; {pct} % of the demand price at {limit} kWh per kVA or more)"
+                                ),
+                            );
+                        }
+                    }
+                    let q = partial(self.part(demand, i))?;
+                    self.push(i, "basic_demand".into(), desc, q, "kW", price, None)?;
+                }
+                None => {
+                    let price = basic.capacity_price.ok_or_else(|| {
+                        FieldError::new(
+                            "max_demand_kw",
+                            "required",
+                            format!("电价 {} 的基本电费按最大需量计收，需要最大需量", tariff.id),
+                            format!(
+                                "tariff {} bills the basic charge on maximum demand: give max_demand_kw",
+                                tariff.id
+                            ),
+                        )
+                    })?;
+                    if input.capacity_kva.is_zero() {
+                        return Err(FieldError::new(
+                            "capacity_kva",
+                            "required",
+                            "两部制电价按容量计收基本电费，需要合同容量",
+                            "a two-part tariff bills the basic charge on capacity: give capacity_kva",
+                        ));
+                    }
+                    let q = partial(self.part(input.capacity_kva, i))?;
+                    let desc = Text::new("基本电费（按容量）", "Basic charge (capacity)");
+                    self.push(i, "basic_capacity".into(), desc, q, "kVA", price, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Government funds and surcharges (政府性基金及附加) contained in the energy price: not added
+    /// to the bill, kept for remittance reports.
+    fn funds(&self) -> Result<Vec<FundLine>, FieldError> {
+        let mut funds = Vec::new();
+        for (i, seg) in self.segs.iter().enumerate() {
+            let kwh = self.kwh_parts[i];
+            if kwh.is_zero() {
+                continue;
+            }
+            for f in &seg.version.funds {
+                funds.push(FundLine {
+                    code: f.code.clone(),
+                    name: Text::new(f.name_zh.clone(), f.name_en.clone()),
+                    kwh: kwh.normalize(),
+                    rate: f.rate,
+                    amount: line_amount(kwh, f.rate)?,
+                    unverified: f.unverified,
+                    version_from: seg.version.effective_from,
+                });
+            }
+        }
+        Ok(funds)
+    }
+
+    /// The power-factor adjustment (功率因数调整电费, 水电财字〔1983〕215号): a percentage from the
+    /// table of the customer's standard, applied to the month's basic charge plus energy charge.
+    /// One line for the whole period: the power factor is a monthly figure.
+    fn power_factor(
+        &mut self,
+        tables: &PowerFactorTables,
+        standard: Decimal,
+        kvarh: Decimal,
+        funds_total: Fen,
+    ) -> Result<Option<PfAdjustment>, FieldError> {
+        let input = self.input;
+        let Some(h) = power_factor_hundredths(input.kwh, kvarh) else { return Ok(None) };
+        let version = tables.version_on(input.end).ok_or_else(|| {
+            FieldError::invalid(
+                "pf_standard",
+                format!("{} 没有生效的功率因数调整电费表", input.end),
+                format!("no power-factor table in force on {}", input.end),
+            )
+        })?;
+        let table = version.table(standard).ok_or_else(|| {
+            FieldError::invalid(
+                "pf_standard",
+                format!("没有考核标准 {standard} 的调整表"),
+                format!("no adjustment table for standard {standard}"),
+            )
+        })?;
+        let percent = table.percent(h);
+        // The base is the month's basic charge plus energy charge; the tables' file says whether
+        // government funds come out of it first ([R]: billing-rules.md §3.5).
+        let charged: Fen = self.lines.iter().map(|l| l.amount).sum();
+        let base = if version.base_excludes_funds { charged - funds_total } else { charged };
+        let actual = Decimal::new(i64::from(h), 2);
+        let abs = percent.abs().normalize();
+        let (zh_sign, en_sign) = if percent.is_sign_negative() { ("减收", "−") } else { ("增收", "+") };
+        let rate = percent / Decimal::ONE_HUNDRED;
+        let last = self.segs.last().expect("at least one segment");
+        self.lines.push(BillLine {
+            code: "pf_adjustment".into(),
+            description: Text::new(
+                format!("功率因数调整电费（实际{actual}，标准{standard}，{zh_sign}{abs}%）"),
+                format!("Power-factor adjustment (actual {actual}, standard {standard}, {en_sign}{abs} %)"),
+            ),
+            quantity: base.yuan(),
+            unit: "yuan",
+            unit_price: rate.normalize(),
+            amount: line_amount(base.yuan(), rate)?,
+            tier: None,
+            ytd_kwh: None,
+            version_from: last.version.effective_from,
+            days: self.total_days(),
+        });
+        Ok(Some(PfAdjustment { actual, standard, percent: percent.normalize(), base: base.yuan() }))
+    }
+}
+
+/// Checks the input against the rules that do not depend on the tariff's prices.
+fn check_input(tariff: &Tariff, input: &BillInput) -> Result<(), FieldError> {
     let kwh = check_qty("kwh", input.kwh)?;
     check_qty("capacity_kva", input.capacity_kva)?;
     check_qty("ytd_kwh", input.ytd_kwh)?;
@@ -344,8 +716,7 @@ pub fn calculate_with(
     if let Some(s) = input.pf_standard {
         check_standard("pf_standard", s)?;
     }
-    let residential = matches!(tariff.kind, TariffKind::ResidentialTiered | TariffKind::ResidentialTou);
-    if residential && input.pf_standard.is_some() {
+    if tariff.is_residential() && input.pf_standard.is_some() {
         // The 1983 rules assess customers of 100 kVA and more; households are never assessed.
         return Err(FieldError::invalid(
             "pf_standard",
@@ -353,402 +724,54 @@ pub fn calculate_with(
             "residential customers are not assessed on power factor",
         ));
     }
+    Ok(())
+}
 
-    // ---- the versions in force, with their days
-    let spans = tariff.versions_over(input.start, input.end).ok_or_else(|| {
-        FieldError::invalid(
-            "period",
-            format!("电价 {} 在 {} 尚未生效", tariff.id, input.start),
-            format!("tariff {} was not yet in force on {}", tariff.id, input.start),
-        )
-    })?;
-    let segs: Vec<Segment> = spans
-        .iter()
-        .map(|(v, from, to)| Segment { version: v, from: *from, days: days_between(*from, *to) + 1 })
-        .collect();
-    let total_days: i64 = segs.iter().map(|s| s.days).sum();
-    let cum: Vec<i64> = segs
-        .iter()
-        .scan(0, |acc, s| {
-            *acc += s.days;
-            Some(*acc)
-        })
-        .collect();
-    let several = segs.len() > 1;
-    let kwh_parts = split(kwh, &cum);
+/// Computes a bill. See the module documentation for the rules.
+pub fn calculate_with(
+    tariff: &Tariff,
+    tables: &PowerFactorTables,
+    input: &BillInput,
+) -> Result<BillCalc, FieldError> {
+    check_input(tariff, input)?;
+    let mut b = Builder::new(tariff, input)?;
 
-    let mut lines: Vec<BillLine> = Vec::new();
-    let mut funds: Vec<FundLine> = Vec::new();
-    let push = |lines: &mut Vec<BillLine>,
-                seg: &Segment,
-                code: String,
-                desc: Text,
-                quantity: Decimal,
-                unit: &'static str,
-                unit_price: Decimal,
-                tier: Option<(u8, Decimal)>|
-     -> Result<(), FieldError> {
-        let amount = line_amount(quantity, unit_price)?;
-        let description = if several {
-            Text::new(
-                format!("{}（{}起{}天）", desc.zh, seg.from, seg.days),
-                format!("{} ({} days from {})", desc.en, seg.days, seg.from),
-            )
-        } else {
-            desc
-        };
-        lines.push(BillLine {
-            code,
-            description,
-            quantity: quantity.normalize(),
-            unit,
-            unit_price: unit_price.normalize(),
-            amount,
-            tier: tier.map(|t| t.0),
-            ytd_kwh: tier.map(|t| t.1.normalize()),
-            version_from: seg.version.effective_from,
-            days: seg.days,
-        });
-        Ok(())
-    };
-
-    // ---- energy
-    let mut ytd_after = None;
-    match tariff.kind {
-        TariffKind::ResidentialTiered => {
-            if input.tou.is_some() {
-                return Err(no_tou(tariff));
-            }
-            // Annual counter: the tier year restarts in the reset month (居民阶梯电价: provinces may
-            // set annual thresholds; the counter restarts each tier year).
-            let mut counter = match segs[0].version.tiers.as_ref().map(|t| t.counter) {
-                Some(TierCounter::Annual { reset_month }) if input.period.month != reset_month => {
-                    input.ytd_kwh
-                }
-                _ => Decimal::ZERO,
-            };
-            // Per-band kWh so far this month, for the "to date" column of a monthly counter.
-            let mut month_in_band: Vec<Decimal> = Vec::new();
-            for (i, seg) in segs.iter().enumerate() {
-                let tiers = seg.version.tiers.as_ref().expect("a tiered tariff has tiers (checked on load)");
-                let q = kwh_parts[i];
-                match tiers.counter {
-                    TierCounter::Monthly => {
-                        // A monthly threshold is prorated with the days, so that a price change in
-                        // the month does not push the household into a higher tier.
-                        for (k, b) in tiers.bands.iter().enumerate() {
-                            let from = split(b.from_kwh, &cum)[i];
-                            let to = b.to_kwh.map(|t| split(t, &cum)[i]);
-                            let in_band = overlap(Decimal::ZERO, q, from, to);
-                            if month_in_band.len() <= k {
-                                month_in_band.resize(k + 1, Decimal::ZERO);
-                            }
-                            month_in_band[k] += in_band;
-                            if !in_band.is_zero() {
-                                push(
-                                    &mut lines,
-                                    seg,
-                                    format!("energy_tier_{}", b.number),
-                                    tier_text(b.number),
-                                    in_band,
-                                    "kWh",
-                                    b.price,
-                                    Some((b.number, month_in_band[k])),
-                                )?;
-                            }
-                        }
-                    }
-                    TierCounter::Annual { .. } => {
-                        let after = counter + q;
-                        for b in &tiers.bands {
-                            let in_band = overlap(counter, after, b.from_kwh, b.to_kwh);
-                            if !in_band.is_zero() {
-                                let so_far = overlap(Decimal::ZERO, after, b.from_kwh, b.to_kwh);
-                                push(
-                                    &mut lines,
-                                    seg,
-                                    format!("energy_tier_{}", b.number),
-                                    tier_text(b.number),
-                                    in_band,
-                                    "kWh",
-                                    b.price,
-                                    Some((b.number, so_far)),
-                                )?;
-                            }
-                        }
-                        counter = after;
-                        ytd_after = Some(counter);
-                    }
-                }
-            }
-        }
+    let ytd_kwh_after = match tariff.kind {
+        TariffKind::ResidentialTiered => b.tiered_energy()?,
         _ => {
-            for (i, seg) in segs.iter().enumerate() {
-                let prices = &seg.version.energy;
-                match &input.tou {
-                    Some(t) => {
-                        if !prices.has_tou() {
-                            return Err(no_tou(tariff));
-                        }
-                        for p in TouPeriod::ALL {
-                            let q = split(t.get(*p), &cum)[i];
-                            if q.is_zero() {
-                                continue;
-                            }
-                            let price = prices.period(*p).ok_or_else(|| {
-                                let field = format!("{}_kwh", p.code());
-                                FieldError::invalid(
-                                    &field,
-                                    format!("电价 {} 没有{}时段电价", tariff.id, p.name_zh()),
-                                    format!(
-                                        "tariff {} has no {} price",
-                                        tariff.id,
-                                        p.name_en().to_lowercase()
-                                    ),
-                                )
-                            })?;
-                            let name = period_name(*p);
-                            push(
-                                &mut lines,
-                                seg,
-                                format!("energy_{}", p.code()),
-                                Text::new(format!("{}电度电费", name.zh), format!("Energy, {}", name.en)),
-                                q,
-                                "kWh",
-                                price,
-                                None,
-                            )?;
-                        }
-                    }
-                    None => {
-                        let price = prices.single.ok_or_else(|| {
-                            FieldError::new(
-                                "peak_kwh",
-                                "required",
-                                format!("电价 {} 按峰谷时段计费，需要分时电量", tariff.id),
-                                format!(
-                                    "tariff {} bills by time-of-use period: give the kWh per period",
-                                    tariff.id
-                                ),
-                            )
-                        })?;
-                        if !kwh_parts[i].is_zero() {
-                            push(
-                                &mut lines,
-                                seg,
-                                "energy".into(),
-                                Text::new("电度电费", "Energy charge"),
-                                kwh_parts[i],
-                                "kWh",
-                                price,
-                                None,
-                            )?;
-                        }
-                    }
-                }
-            }
+            b.priced_energy()?;
+            None
         }
-    }
-
-    // ---- basic charge (基本电费) of a two-part tariff
+    };
     if tariff.kind == TariffKind::TwoPart {
-        for (i, seg) in segs.iter().enumerate() {
-            let basic =
-                seg.version.basic.as_ref().expect("a two-part tariff has a basic charge (checked on load)");
-            // A month of connection, change or termination: so many days of the divisor (1996
-            // rules: 1/30 of the monthly charge a day [R]); the quantity becomes kVA·month (kW·month).
-            let partial = |q: Decimal| -> Result<Decimal, FieldError> {
-                match input.basic_days {
-                    None => Ok(q),
-                    Some(days) => {
-                        let div = basic.partial_month_divisor.ok_or_else(|| {
-                            FieldError::invalid(
-                                "basic_days",
-                                format!("电价 {} 未规定基本电费按日折算办法", tariff.id),
-                                format!(
-                                    "tariff {} does not say how to prorate the basic charge by day",
-                                    tariff.id
-                                ),
-                            )
-                        })?;
-                        Ok((q * Decimal::from(days) / div)
-                            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
-                    }
-                }
-            };
-            match input.max_demand_kw {
-                Some(demand) => {
-                    let mut price = basic.demand_price.ok_or_else(|| {
-                        FieldError::invalid(
-                            "max_demand_kw",
-                            format!("电价 {} 没有需量电价，基本电费按容量计收", tariff.id),
-                            format!(
-                                "tariff {} has no demand price; its basic charge is on capacity",
-                                tariff.id
-                            ),
-                        )
-                    })?;
-                    let mut desc = Text::new("基本电费（按最大需量）", "Basic charge (maximum demand)");
-                    // 发改价格〔2023〕526号: a demand-billed customer whose monthly use reaches 260 kWh
-                    // per kVA of capacity pays 90 % of the demand price that month.
-                    if let (Some(limit), Some(factor)) =
-                        (basic.high_use_kwh_per_kva, basic.high_use_demand_factor)
-                    {
-                        if !input.capacity_kva.is_zero() && kwh / input.capacity_kva >= limit {
-                            price *= factor;
-                            desc = Text::new(
-                                format!(
-                                    "基本电费（按最大需量；每千伏安用电量达{}千瓦时，需量电价按{}%执行）",
-                                    limit.normalize(),
-                                    (factor * Decimal::ONE_HUNDRED).normalize()
-                                ),
-                                format!(
-                                    "Basic charge (maximum demand; {} % of the demand price at {} kWh per kVA or more)",
-                                    (factor * Decimal::ONE_HUNDRED).normalize(),
-                                    limit.normalize()
-                                ),
-                            );
-                        }
-                    }
-                    push(
-                        &mut lines,
-                        seg,
-                        "basic_demand".into(),
-                        desc,
-                        partial(split(demand, &cum)[i])?,
-                        "kW",
-                        price,
-                        None,
-                    )?;
-                }
-                None => {
-                    let price = basic.capacity_price.ok_or_else(|| {
-                        FieldError::new(
-                            "max_demand_kw",
-                            "required",
-                            format!("电价 {} 的基本电费按最大需量计收，需要最大需量", tariff.id),
-                            format!(
-                                "tariff {} bills the basic charge on maximum demand: give max_demand_kw",
-                                tariff.id
-                            ),
-                        )
-                    })?;
-                    if input.capacity_kva.is_zero() {
-                        return Err(FieldError::new(
-                            "capacity_kva",
-                            "required",
-                            "两部制电价按容量计收基本电费，需要合同容量",
-                            "a two-part tariff bills the basic charge on capacity: give capacity_kva",
-                        ));
-                    }
-                    push(
-                        &mut lines,
-                        seg,
-                        "basic_capacity".into(),
-                        Text::new("基本电费（按容量）", "Basic charge (capacity)"),
-                        partial(split(input.capacity_kva, &cum)[i])?,
-                        "kVA",
-                        price,
-                        None,
-                    )?;
-                }
-            }
-        }
+        b.basic_charge()?;
     }
-
-    // ---- government funds contained in the energy price
-    for (i, seg) in segs.iter().enumerate() {
-        for f in &seg.version.funds {
-            if kwh_parts[i].is_zero() {
-                continue;
-            }
-            funds.push(FundLine {
-                code: f.code.clone(),
-                name: Text::new(f.name_zh.clone(), f.name_en.clone()),
-                kwh: kwh_parts[i].normalize(),
-                rate: f.rate,
-                amount: line_amount(kwh_parts[i], f.rate)?,
-                unverified: f.unverified,
-                version_from: seg.version.effective_from,
-            });
-        }
-    }
+    let funds = b.funds()?;
     let funds_total: Fen = funds.iter().map(|f| f.amount).sum();
 
-    // ---- power-factor adjustment (功率因数调整电费, 水电财字〔1983〕215号)
-    let mut power_factor = None;
-    let mut pf_unverified = false;
-    let last = segs.last().expect("at least one segment");
-    let standard = if residential { None } else { input.pf_standard.or(last.version.pf_standard) };
-    if let (Some(standard), Some(kvarh)) = (standard, input.kvarh) {
-        if let Some(h) = power_factor_hundredths(kwh, kvarh) {
-            let version = tables.version_on(input.end).ok_or_else(|| {
-                FieldError::invalid(
-                    "pf_standard",
-                    format!("{} 没有生效的功率因数调整电费表", input.end),
-                    format!("no power-factor table in force on {}", input.end),
-                )
-            })?;
-            let table = version.table(standard).ok_or_else(|| {
-                FieldError::invalid(
-                    "pf_standard",
-                    format!("没有考核标准 {standard} 的调整表"),
-                    format!("no adjustment table for standard {standard}"),
-                )
-            })?;
-            let percent = table.percent(h);
-            // The base is the month's basic charge plus energy charge; the tables' file says
-            // whether government funds come out of it first.
-            let charged: Fen = lines.iter().map(|l| l.amount).sum();
-            let base = if version.base_excludes_funds { charged - funds_total } else { charged };
-            let actual = Decimal::new(i64::from(h), 2);
-            let sign = if percent.is_sign_negative() { "减收" } else { "增收" };
-            let desc = Text::new(
-                format!(
-                    "功率因数调整电费（实际{actual}，标准{standard}，{sign}{}%）",
-                    percent.abs().normalize()
-                ),
-                format!(
-                    "Power-factor adjustment (actual {actual}, standard {standard}, {}{} %)",
-                    if percent.is_sign_negative() { "−" } else { "+" },
-                    percent.abs().normalize()
-                ),
-            );
-            let rate = percent / Decimal::ONE_HUNDRED;
-            // One line for the whole period: the power factor is a monthly figure.
-            let amount = line_amount(base.yuan(), rate)?;
-            lines.push(BillLine {
-                code: "pf_adjustment".into(),
-                description: desc,
-                quantity: base.yuan(),
-                unit: "yuan",
-                unit_price: rate.normalize(),
-                amount,
-                tier: None,
-                ytd_kwh: None,
-                version_from: last.version.effective_from,
-                days: total_days,
-            });
-            power_factor =
-                Some(PfAdjustment { actual, standard, percent: percent.normalize(), base: base.yuan() });
-            pf_unverified = tables.unverified;
-        }
-    }
+    // The contract's standard, else the tariff's default; no adjustment without reactive energy.
+    let last = b.segs.last().expect("at least one segment").version;
+    let standard = if tariff.is_residential() { None } else { input.pf_standard.or(last.pf_standard) };
+    let power_factor = match (standard, input.kvarh) {
+        (Some(standard), Some(kvarh)) => b.power_factor(tables, standard, kvarh, funds_total)?,
+        _ => None,
+    };
 
-    let total = lines.iter().map(|l| l.amount).sum();
+    let total = b.lines.iter().map(|l| l.amount).sum();
+    let days = b.total_days();
     Ok(BillCalc {
         tariff_id: tariff.id.clone(),
         period: input.period,
         start: input.start,
         end: input.end,
-        days: total_days,
-        lines,
+        days,
+        lines: b.lines,
         total,
         funds,
         funds_total,
+        unverified: tariff.unverified || (power_factor.is_some() && tables.unverified),
         power_factor,
-        ytd_kwh_after: ytd_after,
-        unverified: tariff.unverified || pf_unverified,
+        ytd_kwh_after,
     })
 }
 

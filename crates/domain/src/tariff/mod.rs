@@ -104,6 +104,11 @@ impl Tariff {
         Some(out)
     }
 
+    /// Residential tariffs: never assessed on power factor, never two-part.
+    pub fn is_residential(&self) -> bool {
+        matches!(self.kind, TariffKind::ResidentialTiered | TariffKind::ResidentialTou)
+    }
+
     pub fn name(&self, lang: crate::i18n::Lang) -> &str {
         match lang {
             crate::i18n::Lang::Zh => &self.name_zh,
