@@ -58,9 +58,10 @@ pub enum Change {
     Add(Branch),
     /// Remove a branch by id (e.g. take away a tie or a disconnector).
     Remove(String),
-    /// Split line `line` at `fraction` of its length (0..1) with a new bus `bus` and insert the switching
-    /// device `device` (its `from`/`to` are ignored) between the two halves: e.g. a new sectionalising
-    /// disconnector on a main line.
+    /// Split line `line` at `fraction` of its length (0..1) and insert the switching device `device`
+    /// (its `from`/`to` are ignored) between the two parts: e.g. a new sectionalising disconnector on a
+    /// main line. Creates buses `bus` and `<bus>_2`; the line keeps its id up to `bus`, and the part from
+    /// `<bus>_2` is `<line>_2`.
     InsertSwitch { line: String, fraction: f64, bus: String, device: Branch },
 }
 
