@@ -1,1 +1,11 @@
-//! placeholder
+//! The use cases of the bureau. Each function validates its input, calls the domain rules, and
+//! writes through the store; the web and the CLI are thin adapters over these.
+
+pub mod access;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod register;
+
+pub use error::{AppError, AppResult};

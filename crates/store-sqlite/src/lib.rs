@@ -30,11 +30,8 @@ impl SqlStore {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await
-            .map_err(db_err)?;
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(db_err)?;
         let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
         let pool = SqlitePoolOptions::new()
             .max_connections(readers)

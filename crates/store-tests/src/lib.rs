@@ -32,7 +32,8 @@ enum Cleanup {
 
 fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{prefix}_{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -106,7 +107,10 @@ mod tests {
     #[test]
     fn replaces_the_database_name() {
         assert_eq!(super::replace_db_name("postgres://p@h:5432/test", "x"), "postgres://p@h:5432/x");
-        assert_eq!(super::replace_db_name("postgres://p@h/test?sslmode=disable", "x"), "postgres://p@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_db_name("postgres://p@h/test?sslmode=disable", "x"),
+            "postgres://p@h/x?sslmode=disable"
+        );
         assert_eq!(super::replace_db_name("postgres://p@h", "x"), "postgres://p@h/x");
     }
 }

@@ -58,7 +58,13 @@ async fn organisation_and_staff(store: &DynStore) -> anyhow::Result<()> {
         password_hash: "$argon2id$v=19$fake".into(),
         active: true,
     };
-    let other = Staff { id: "clerk2".into(), bureau_id: "B".into(), org_unit_id: "B".into(), scope_unit_id: "B".into(), ..clerk.clone() };
+    let other = Staff {
+        id: "clerk2".into(),
+        bureau_id: "B".into(),
+        org_unit_id: "B".into(),
+        scope_unit_id: "B".into(),
+        ..clerk.clone()
+    };
     assert_eq!(store.upsert_staff(&[clerk.clone(), other]).await?.written, 2);
     assert_eq!(store.get_staff("clerk1").await?, clerk);
     assert!(matches!(store.get_staff("nobody").await, Err(StoreError::NotFound)));
@@ -81,7 +87,12 @@ async fn sessions(store: &DynStore) -> anyhow::Result<()> {
     assert!(matches!(store.get_session("h1", 2000).await, Err(StoreError::NotFound)), "expired");
     store.set_session_lang("h1", "en").await?;
     assert_eq!(store.get_session("h1", 1500).await?.lang, "en");
-    let c = Session { token_hash: "h2".into(), subject: Subject::Customer("2301000001".into()), expires_at: 9000, ..s };
+    let c = Session {
+        token_hash: "h2".into(),
+        subject: Subject::Customer("2301000001".into()),
+        expires_at: 9000,
+        ..s
+    };
     store.create_session(&c).await?;
     assert_eq!(store.purge_sessions(2500).await?, 1);
     assert_eq!(store.get_session("h2", 2500).await?.subject, Subject::Customer("2301000001".into()));
@@ -113,7 +124,8 @@ async fn grid(store: &DynStore) -> anyhow::Result<()> {
         failure_rate: 0.05,
         repair_h: 4.0,
     };
-    let branches = vec![branch("L1", "S1", "T1", "line", false), branch("TIE", "T1", "T2", "load_break_switch", true)];
+    let branches =
+        vec![branch("L1", "S1", "T1", "line", false), branch("TIE", "T1", "T2", "load_break_switch", true)];
     assert_eq!(store.upsert_grid(&nodes, &branches).await?.written, 5);
     assert_eq!(store.upsert_grid(&nodes, &branches).await?, UpsertCounts { written: 0, unchanged: 5 });
     assert_eq!(store.grid_nodes(&Scope::All).await?, nodes);
@@ -144,7 +156,13 @@ async fn books(store: &DynStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn customer(id: &str, bureau: &str, name: &str, address: &str, phone: &str) -> bureau_domain::register::Customer {
+fn customer(
+    id: &str,
+    bureau: &str,
+    name: &str,
+    address: &str,
+    phone: &str,
+) -> bureau_domain::register::Customer {
     CustomerDraft {
         id: id.into(),
         bureau_id: bureau.into(),
@@ -171,22 +189,36 @@ async fn customers(store: &DynStore) -> anyhow::Result<()> {
     assert_eq!(store.upsert_customers(&all).await?, UpsertCounts { written: 0, unchanged: 4 });
     let mut moved = a2.clone();
     moved.address = "和平县胜利路10号".into();
-    assert_eq!(store.upsert_customers(&[moved.clone(), a1.clone()]).await?, UpsertCounts { written: 1, unchanged: 1 });
+    assert_eq!(
+        store.upsert_customers(&[moved.clone(), a1.clone()]).await?,
+        UpsertCounts { written: 1, unchanged: 1 }
+    );
     assert_eq!(store.insert_customers(&[a1.clone()]).await?, 0, "insert keeps existing rows");
 
     let only_a = Scope::Bureaus(vec!["A".into()]);
     assert_eq!(store.get_customer(&only_a, "2301000002").await?, moved);
-    assert!(matches!(store.get_customer(&only_a, "2302000001").await, Err(StoreError::NotFound)), "other bureau");
+    assert!(
+        matches!(store.get_customer(&only_a, "2302000001").await, Err(StoreError::NotFound)),
+        "other bureau"
+    );
     assert!(store.customer_exists("2302000001").await?);
     assert_eq!(store.count_customers(&only_a).await?, 3);
     assert_eq!(store.count_customers(&Scope::All).await?, 4);
 
-    let ids = |v: Vec<bureau_domain::register::Customer>| v.into_iter().map(|c| c.id.as_str().to_string()).collect::<Vec<_>>();
+    let ids = |v: Vec<bureau_domain::register::Customer>| {
+        v.into_iter().map(|c| c.id.as_str().to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(ids(store.search_customers(&Scope::All, "2301000002", 10).await?), vec!["2301000002"]);
     assert_eq!(ids(store.search_customers(&Scope::All, "张三", 10).await?), vec!["2301000001", "2302000001"]);
     assert_eq!(ids(store.search_customers(&only_a, "张三", 10).await?), vec!["2301000001"]);
-    assert_eq!(ids(store.search_customers(&Scope::All, "1380451000", 10).await?), vec!["2301000001", "2301000002"]);
-    assert_eq!(ids(store.search_customers(&Scope::All, "建设街", 10).await?), vec!["2301000001", "2302000001"]);
+    assert_eq!(
+        ids(store.search_customers(&Scope::All, "1380451000", 10).await?),
+        vec!["2301000001", "2301000002"]
+    );
+    assert_eq!(
+        ids(store.search_customers(&Scope::All, "建设街", 10).await?),
+        vec!["2301000001", "2302000001"]
+    );
     assert_eq!(ids(store.search_customers(&only_a, "胜利路10", 10).await?), vec!["2301000002"]);
     // LIKE wildcards in user text match literally.
     assert_eq!(ids(store.search_customers(&Scope::All, "100%", 10).await?), vec!["2301000003"]);
@@ -219,7 +251,10 @@ async fn meters_and_contracts(store: &DynStore) -> anyhow::Result<()> {
 
     // One active meter per household: a second active meter is refused.
     let second = bureau_domain::register::Meter { meter_id: "M0002".into(), ..m.clone() };
-    assert!(matches!(store.upsert_meters(std::slice::from_ref(&second)).await, Err(StoreError::Constraint { .. })));
+    assert!(matches!(
+        store.upsert_meters(std::slice::from_ref(&second)).await,
+        Err(StoreError::Constraint { .. })
+    ));
 
     let new = bureau_domain::register::Meter {
         meter_id: "M0002".into(),

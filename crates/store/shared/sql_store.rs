@@ -301,6 +301,73 @@ fn push_customer_values<'a>(qb: &mut QueryBuilder<'a, Db>, rows: &'a [Customer])
     });
 }
 
+async fn insert_customers_tx(tx: &mut sqlx::Transaction<'_, Db>, customers: &[Customer]) -> StoreResult<u64> {
+    let mut n = 0;
+    for chunk in customers.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO customers ({CUSTOMER_COLUMNS}) "));
+        push_customer_values(&mut qb, chunk);
+        qb.push(" ON CONFLICT (customer_id) DO NOTHING");
+        n += qb.build().execute(&mut **tx).await.map_err(db_err)?.rows_affected();
+    }
+    Ok(n)
+}
+
+fn push_meter_values<'a>(qb: &mut QueryBuilder<'a, Db>, rows: &'a [Meter]) {
+    qb.push_values(rows, |mut b, m| {
+        b.push_bind(m.customer_id.as_str())
+            .push_bind(m.meter_id.as_str())
+            .push_bind(m.multiplier)
+            .push_bind(m.digits)
+            .push_bind(m.tou)
+            .push_bind(date_text(m.installed_on))
+            .push_bind(to_centi(m.initial_reading))
+            .push_bind(m.removed_on.map(date_text))
+            .push_bind(m.final_reading.map(to_centi));
+    });
+}
+
+const CONTRACT_COLUMNS: &str =
+    "customer_id, contract_id, tariff_id, capacity_kva, pf_standard, due_days, effective_from, effective_to";
+
+fn push_contract_values<'a>(qb: &mut QueryBuilder<'a, Db>, rows: &'a [Contract]) {
+    qb.push_values(rows, |mut b, c| {
+        b.push_bind(c.customer_id.as_str())
+            .push_bind(c.contract_id.as_str())
+            .push_bind(c.tariff_id.as_str())
+            .push_bind(c.capacity_kva.to_string())
+            .push_bind(c.pf_standard.map(|p| format!("{p:.2}")))
+            .push_bind(c.due_days)
+            .push_bind(date_text(c.effective_from))
+            .push_bind(c.effective_to.map(date_text));
+    });
+}
+
+async fn insert_readings_tx(tx: &mut sqlx::Transaction<'_, Db>, readings: &[Reading]) -> StoreResult<u64> {
+    let mut n = 0;
+    for chunk in readings.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO readings (customer_id, meter_id, read_on, kind, source, total_c, peak_c, flat_c,
+               valley_c, max_demand_c, kvarh_c) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.customer_id.as_str())
+                .push_bind(r.meter_id.as_str())
+                .push_bind(r.read_on.as_str())
+                .push_bind(r.kind.code())
+                .push_bind(r.source.as_str())
+                .push_bind(to_centi(r.total))
+                .push_bind(r.peak.map(to_centi))
+                .push_bind(r.flat.map(to_centi))
+                .push_bind(r.valley.map(to_centi))
+                .push_bind(r.max_demand.map(to_centi))
+                .push_bind(r.kvarh.map(to_centi));
+        });
+        qb.push(" ON CONFLICT (customer_id, meter_id, read_on) DO NOTHING");
+        n += qb.build().execute(&mut **tx).await.map_err(db_err)?.rows_affected();
+    }
+    Ok(n)
+}
+
 #[async_trait::async_trait]
 impl CustomerStore for SqlStore {
     async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<UpsertCounts> {
@@ -328,15 +395,31 @@ impl CustomerStore for SqlStore {
 
     async fn insert_customers(&self, customers: &[Customer]) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let mut n = 0;
-        for chunk in customers.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO customers ({CUSTOMER_COLUMNS}) "));
-            push_customer_values(&mut qb, chunk);
-            qb.push(" ON CONFLICT (customer_id) DO NOTHING");
-            n += qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-        }
+        let n = insert_customers_tx(&mut tx, customers).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(n)
+    }
+
+    async fn bulk_load(&self, batch: &RegisterBatch) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        insert_customers_tx(&mut tx, &batch.customers).await?;
+        for chunk in batch.meters.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO meters (customer_id, meter_id, multiplier, digits, tou, installed_on, initial_reading_c,
+                   removed_on, final_reading_c) ",
+            );
+            push_meter_values(&mut qb, chunk);
+            qb.push(" ON CONFLICT (customer_id, meter_id) DO NOTHING");
+            qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        for chunk in batch.contracts.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO contracts ({CONTRACT_COLUMNS}) "));
+            push_contract_values(&mut qb, chunk);
+            qb.push(" ON CONFLICT (customer_id, contract_id) DO NOTHING");
+            qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        insert_readings_tx(&mut tx, &batch.readings).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn get_customer(&self, scope: &Scope, id: &str) -> StoreResult<Customer> {
@@ -436,17 +519,7 @@ impl MeterStore for SqlStore {
                 "INSERT INTO meters (customer_id, meter_id, multiplier, digits, tou, installed_on, initial_reading_c,
                    removed_on, final_reading_c) ",
             );
-            qb.push_values(chunk, |mut b, m| {
-                b.push_bind(m.customer_id.as_str())
-                    .push_bind(m.meter_id.as_str())
-                    .push_bind(m.multiplier)
-                    .push_bind(m.digits)
-                    .push_bind(m.tou)
-                    .push_bind(date_text(m.installed_on))
-                    .push_bind(to_centi(m.initial_reading))
-                    .push_bind(m.removed_on.map(date_text))
-                    .push_bind(m.final_reading.map(to_centi));
-            });
+            push_meter_values(&mut qb, chunk);
             qb.push(
                 " ON CONFLICT (customer_id, meter_id) DO UPDATE SET multiplier = excluded.multiplier,
                    digits = excluded.digits, tou = excluded.tou, installed_on = excluded.installed_on,
@@ -513,20 +586,8 @@ impl ContractStore for SqlStore {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let mut counts = UpsertCounts::default();
         for chunk in contracts.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO contracts (customer_id, contract_id, tariff_id, capacity_kva, pf_standard, due_days,
-                   effective_from, effective_to) ",
-            );
-            qb.push_values(chunk, |mut b, c| {
-                b.push_bind(c.customer_id.as_str())
-                    .push_bind(c.contract_id.as_str())
-                    .push_bind(c.tariff_id.as_str())
-                    .push_bind(c.capacity_kva.to_string())
-                    .push_bind(c.pf_standard.map(|p| format!("{p:.2}")))
-                    .push_bind(c.due_days)
-                    .push_bind(date_text(c.effective_from))
-                    .push_bind(c.effective_to.map(date_text));
-            });
+            let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO contracts ({CONTRACT_COLUMNS}) "));
+            push_contract_values(&mut qb, chunk);
             qb.push(
                 " ON CONFLICT (customer_id, contract_id) DO UPDATE SET tariff_id = excluded.tariff_id,
                    capacity_kva = excluded.capacity_kva, pf_standard = excluded.pf_standard,
@@ -634,28 +695,7 @@ impl BookStore for SqlStore {
 impl ReadingStore for SqlStore {
     async fn insert_readings(&self, readings: &[Reading]) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let mut n = 0;
-        for chunk in readings.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO readings (customer_id, meter_id, read_on, kind, source, total_c, peak_c, flat_c,
-                   valley_c, max_demand_c, kvarh_c) ",
-            );
-            qb.push_values(chunk, |mut b, r| {
-                b.push_bind(r.customer_id.as_str())
-                    .push_bind(r.meter_id.as_str())
-                    .push_bind(r.read_on.as_str())
-                    .push_bind(r.kind.code())
-                    .push_bind(r.source.as_str())
-                    .push_bind(to_centi(r.total))
-                    .push_bind(r.peak.map(to_centi))
-                    .push_bind(r.flat.map(to_centi))
-                    .push_bind(r.valley.map(to_centi))
-                    .push_bind(r.max_demand.map(to_centi))
-                    .push_bind(r.kvarh.map(to_centi));
-            });
-            qb.push(" ON CONFLICT (customer_id, meter_id, read_on) DO NOTHING");
-            n += qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-        }
+        let n = insert_readings_tx(&mut tx, readings).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(n)
     }

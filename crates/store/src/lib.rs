@@ -85,8 +85,17 @@ pub trait CustomerStore {
     /// The counter's search: by account number, name, phone or address; best matches first.
     async fn search_customers(&self, scope: &Scope, query: &str, limit: u32) -> StoreResult<Vec<Customer>>;
     /// A page of customers in account order after `after`, for exports that stream.
-    async fn list_customers(&self, scope: &Scope, after: Option<&str>, limit: u32) -> StoreResult<Vec<Customer>>;
+    async fn list_customers(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Customer>>;
     async fn count_customers(&self, scope: &Scope) -> StoreResult<u64>;
+    /// Inserts a batch of new customers with their meters, contracts and readings in one
+    /// transaction, keeping rows that already exist: for generators and bulk loads, which may be
+    /// killed and run again.
+    async fn bulk_load(&self, batch: &RegisterBatch) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -118,7 +127,12 @@ pub trait ReadingStore {
     async fn insert_readings(&self, readings: &[Reading]) -> StoreResult<u64>;
     async fn readings_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Reading>>;
     /// Total consumption in kWh (register advance × multiplier) read between two dates, for a scope.
-    async fn consumption_summary(&self, scope: &Scope, from: &str, to: &str) -> StoreResult<Vec<MonthlyConsumption>>;
+    async fn consumption_summary(
+        &self,
+        scope: &Scope,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<MonthlyConsumption>>;
 }
 
 #[async_trait]
@@ -132,7 +146,17 @@ pub trait GridStore {
 /// Everything a bureau stores. One value of this serves the whole program.
 #[async_trait]
 pub trait Store:
-    OrgStore + StaffStore + SessionStore + CustomerStore + MeterStore + ContractStore + BookStore + ReadingStore + GridStore + Send + Sync
+    OrgStore
+    + StaffStore
+    + SessionStore
+    + CustomerStore
+    + MeterStore
+    + ContractStore
+    + BookStore
+    + ReadingStore
+    + GridStore
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -141,3 +141,12 @@ pub struct GridBranch {
     pub failure_rate: f64,
     pub repair_h: f64,
 }
+
+/// Customers with everything that hangs on them, loaded together.
+#[derive(Clone, Debug, Default)]
+pub struct RegisterBatch {
+    pub customers: Vec<bureau_domain::register::Customer>,
+    pub meters: Vec<bureau_domain::register::Meter>,
+    pub contracts: Vec<bureau_domain::register::Contract>,
+    pub readings: Vec<Reading>,
+}
