@@ -1,1 +1,259 @@
-fn main() {}
+//! `bureau`: runs a power supply bureau (供电局).
+//!
+//! Exit codes: 0 done; 1 failed (database unreachable, I/O); 2 bad input (the message names the field);
+//! 3 an import kept its good rows but rejected some (each is listed).
+
+use anyhow::Context;
+use bureau_app::access::Actor;
+use bureau_app::AppError;
+use bureau_domain::i18n::Lang;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "bureau",
+    version,
+    about = "Bureau: customers, meters, bills, 95598 service and the grid of a power supply bureau"
+)]
+struct Cli {
+    /// The database: sqlite://PATH (embedded, created if absent) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "BUREAU_DB", default_value = bureau_app::db::DEFAULT_URL)]
+    db: String,
+    /// Language of messages: zh or en (default: from LANG, else zh).
+    #[arg(long, global = true, env = "BUREAU_LANG")]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates (if absent) and fills a demo county like the reference bureau, then serves it.
+    Demo {
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        #[arg(long, default_value_t = bureau_app::demo::DEFAULT_CUSTOMERS)]
+        customers: u64,
+        /// The last month of readings (YYYY-MM); default: the last complete month.
+        #[arg(long)]
+        through: Option<String>,
+        /// Months of readings before it.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Only generate; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Serves the web pages and the JSON API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Brings the database to the current schema.
+    Migrate,
+    /// Imports a CSV file (UTF-8, header row): org, staff, books, customers, meters, contracts.
+    Import {
+        kind: String,
+        /// The file; `-` reads standard input.
+        file: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes CSV to standard output: customers, books.
+    Export { kind: String },
+}
+
+fn lang_of(flag: Option<&str>) -> Lang {
+    if let Some(l) = flag.and_then(Lang::parse) {
+        return l;
+    }
+    match std::env::var("LANG") {
+        Ok(l) if l.starts_with("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+/// A failure to report: bad input (exit 2) or anything else (exit 1).
+enum Failure {
+    Input(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+fn app_failure(e: AppError, lang: Lang) -> Failure {
+    match e {
+        AppError::Invalid(errors) => Failure::Input(
+            errors.iter().map(|f| format!("{}: {}", f.field, f.message(lang))).collect::<Vec<_>>().join("\n"),
+        ),
+        AppError::Conflict(f) => Failure::Input(format!("{}: {}", f.field, f.message(lang))),
+        other => Failure::Other(anyhow::anyhow!(other.to_string())),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BUREAU_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let lang = lang_of(cli.lang.as_deref());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli, lang)) {
+        Ok(code) => code,
+        Err(Failure::Input(msg)) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("{}: {e:#}", if lang == Lang::Zh { "错误" } else { "error" });
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn open(url: &str) -> Result<bureau_store::DynStore, Failure> {
+    bureau_app::db::open_migrated(url).await.with_context(|| format!("opening {url}")).map_err(Failure::Other)
+}
+
+async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Migrate => {
+            let store = open(&cli.db).await?;
+            println!(
+                "{} ({}) {}",
+                cli.db,
+                store.backend(),
+                if lang == Lang::Zh { "已是最新结构" } else { "is at the current schema" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let store = open(&cli.db).await?;
+            serve(store, &listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { seed, customers, through, months, no_serve, listen } => {
+            let store = open(&cli.db).await?;
+            let mut opts = bureau_app::demo::DemoOptions::new(jiff::Zoned::now().date());
+            opts.seed = seed;
+            opts.customers = customers;
+            opts.months = months.max(1);
+            opts.progress = true;
+            if let Some(t) = through {
+                let (y, m) = parse_month(&t).ok_or_else(|| {
+                    Failure::Input(format!(
+                        "through: {}",
+                        if lang == Lang::Zh { "月份应为YYYY-MM" } else { "a month is written YYYY-MM" }
+                    ))
+                })?;
+                opts.through_year = y;
+                opts.through_month = m;
+            }
+            let started = std::time::Instant::now();
+            let s = bureau_app::demo::generate(&store, &opts).await.map_err(|e| app_failure(e, lang))?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "demo county ready in {secs:.1} s: {} customers ({} residential, {} non-residential, {} agricultural, {} large), \
+                 {} transformers on {} feeders, {} staff, {} readings, {:.1} GWh over {} months; peak memory {} MiB{}",
+                s.customers, s.residential, s.non_residential, s.agricultural, s.large, s.transformers, s.feeders, s.staff,
+                s.readings, s.kwh as f64 / 1e6, opts.months, peak_memory_mib(),
+                if s.chunks_skipped > 0 { format!("; {} chunks were already written", s.chunks_skipped) } else { String::new() }
+            );
+            if !no_serve {
+                println!(
+                    "\n{}:",
+                    if lang == Lang::Zh {
+                        "演示账号（密码均为 demo2026）"
+                    } else {
+                        "Demo logins (password demo2026 for all)"
+                    }
+                );
+                for (login, role) in bureau_app::demo::DEMO_LOGINS {
+                    println!("  {login:<12} {role}");
+                }
+                println!("\n  http://{listen}/\n");
+                serve(store, &listen).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { kind, file, json } => {
+            let Some(k) = bureau_app::register::ImportKind::parse(&kind) else {
+                return Err(Failure::Input(format!(
+                    "kind: unknown '{kind}'; use org, staff, books, customers, meters or contracts"
+                )));
+            };
+            let store = open(&cli.db).await?;
+            let input: Box<dyn std::io::Read> = if file == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&file).with_context(|| format!("opening {file}"))?)
+            };
+            let input = std::io::BufReader::new(input);
+            let report = bureau_app::register::import(&store, &Actor::system(), k, input)
+                .await
+                .map_err(|e| app_failure(e, lang))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("report as JSON")?);
+            } else {
+                for r in &report.rejected {
+                    eprintln!("{file}:{}: {}: {}", r.line, r.field, r.message.get(lang));
+                }
+                println!(
+                    "{} rows: {} written, {} unchanged, {} rejected",
+                    report.rows,
+                    report.written,
+                    report.unchanged,
+                    report.rejected.len()
+                );
+            }
+            Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        Command::Export { kind } => {
+            let Some(k) = bureau_app::register::ExportKind::parse(&kind) else {
+                return Err(Failure::Input(format!("kind: unknown '{kind}'; use customers or books")));
+            };
+            let store = open(&cli.db).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            bureau_app::register::export(&store, &Actor::system(), k, &mut out)
+                .await
+                .map_err(|e| app_failure(e, lang))?;
+            out.flush().context("writing to standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_month(s: &str) -> Option<(i16, i8)> {
+    let (y, m) = s.split_once('-')?;
+    let (y, m): (i16, i8) = (y.parse().ok()?, m.parse().ok()?);
+    ((1..=12).contains(&m) && (2000..=2100).contains(&y)).then_some((y, m))
+}
+
+async fn serve(store: bureau_store::DynStore, listen: &str) -> Result<(), Failure> {
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(address = %listener.local_addr().context("local address")?, database = store.backend(), "serving");
+    bureau_web::serve(store, listener).await.map_err(Failure::Other)
+}
+
+/// Peak resident memory of this process (VmHWM), for the generator's summary.
+fn peak_memory_mib() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        .map_or_else(|| "?".into(), |kb| (kb / 1024).to_string())
+}

@@ -193,7 +193,7 @@ async fn customers(store: &DynStore) -> anyhow::Result<()> {
         store.upsert_customers(&[moved.clone(), a1.clone()]).await?,
         UpsertCounts { written: 1, unchanged: 1 }
     );
-    assert_eq!(store.insert_customers(&[a1.clone()]).await?, 0, "insert keeps existing rows");
+    assert_eq!(store.insert_customers(std::slice::from_ref(&a1)).await?, 0, "insert keeps existing rows");
 
     let only_a = Scope::Bureaus(vec!["A".into()]);
     assert_eq!(store.get_customer(&only_a, "2301000002").await?, moved);

@@ -1,1 +1,92 @@
-//! placeholder
+//! HTTP for the bureau: the JSON API under `/api/v1` with its OpenAPI document, the staff console
+//! (server-rendered pages, Chinese first with an English switch), `/healthz` and `/metrics`.
+//!
+//! Handlers are thin: they read the request, call a use case of `bureau-app`, and render its answer.
+//! No rule of the trade is written here.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+
+use axum::Router;
+use bureau_store::DynStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub metrics: Arc<metrics::Metrics>,
+    pub actors: Arc<auth::ActorCache>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore) -> AppState {
+        AppState { store, metrics: Arc::default(), actors: Arc::default() }
+    }
+}
+
+/// The whole application: API, OpenAPI document, pages, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(pages::router())
+        .route("/healthz", axum::routing::get(health))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.store.ping().await {
+        Ok(()) => {
+            axum::Json(serde_json::json!({"status": "ok", "database": state.store.backend()})).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable", "database": state.store.backend()})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Serves until the process is stopped (Ctrl-C or SIGTERM).
+pub async fn serve(store: DynStore, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let app = router(AppState::new(store));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

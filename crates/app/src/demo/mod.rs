@@ -121,7 +121,14 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     summary.staff = staff.len() as u64;
     // Re-hashing passwords would rewrite every row; keep staff rows that are already there.
     let existing = store.list_staff(&Scope::All).await?;
-    let new_staff: Vec<_> = staff.into_iter().filter(|s| !existing.iter().any(|e| e.id == s.id)).collect();
+    let new_staff: Vec<_> = staff
+        .into_iter()
+        .filter(|s| !existing.iter().any(|e| e.id == s.id))
+        .map(|mut s| {
+            s.password_hash = crate::auth::hash_password(DEMO_PASSWORD);
+            s
+        })
+        .collect();
     store.upsert_staff(&new_staff).await?;
 
     let layout = grid::layout(&mut rng, transformers, large);
@@ -331,8 +338,9 @@ fn readings(
     kwh: &mut u64,
 ) -> Vec<Reading> {
     let mut total = m.initial_reading.try_into().unwrap_or(0.0f64);
-    let (mut peak, mut flat, mut valley) = (total * 0.3, total * 0.45, 0.0);
-    valley = total - peak - flat + valley;
+    // Split the opening register into peak, flat and valley registers that add up to it.
+    let (mut peak, mut flat) = ((total * 0.3).round(), (total * 0.45).round());
+    let mut valley = total - peak - flat;
     let mut kvarh = 0.0;
     let mut out = Vec::with_capacity(ctx.months as usize + 1);
     for k in 0..=ctx.months {

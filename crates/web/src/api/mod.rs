@@ -1,0 +1,55 @@
+//! The JSON API under `/api/v1`. Every handler is registered through `routes!`, which puts it in the
+//! router and in the OpenAPI document at once, so the document covers every endpoint.
+
+mod dto;
+mod register;
+mod session;
+
+pub use dto::*;
+
+use crate::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bureau API",
+        description = "Power supply bureau (供电局): register, billing, service centre and grid. \
+            Authenticate with POST /api/v1/login and send `Authorization: Bearer <token>`. \
+            Errors: {\"error\": {\"code\", \"message\", \"field\", \"fields\"}} in the caller's language \
+            (Accept-Language: zh or en). Money is a decimal string of yuan.",
+        version = "1"
+    ),
+    components(schemas(crate::error::ErrorResponse)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(register::search_customers, register::create_customer))
+        .routes(routes!(register::get_customer))
+        .routes(routes!(register::list_books))
+        .routes(routes!(register::list_staff))
+        .routes(routes!(register::list_org_units))
+        .routes(routes!(register::import_csv))
+        .routes(routes!(register::export_csv))
+}
