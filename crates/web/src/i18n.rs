@@ -15,7 +15,7 @@ impl Tr {
     }
 
     pub fn t(&self, key: &str) -> &'static str {
-        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+        match TABLES.iter().flat_map(|t| t.iter()).find(|(k, _, _)| *k == key) {
             Some((_, zh, en)) => match self.lang {
                 Lang::Zh => zh,
                 Lang::En => en,
@@ -55,6 +55,10 @@ impl Tr {
         self.lang == Lang::Zh
     }
 }
+
+/// Every table of texts: the shell's here, and one per capability (billing, service, grid…), kept
+/// beside that capability's pages.
+pub const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS];
 
 /// (key, 中文, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[
@@ -162,7 +166,7 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_templates_use_only_known_keys() {
-        let mut keys: Vec<&str> = TEXTS.iter().map(|t| t.0).collect();
+        let mut keys: Vec<&str> = TABLES.iter().flat_map(|t| t.iter()).map(|t| t.0).collect();
         keys.sort();
         let before = keys.len();
         keys.dedup();
