@@ -3,4 +3,5 @@
 //! A test file pulls them in with `mod support;`. Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod browser;
