@@ -110,8 +110,10 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     let mut rng = Rng::new(opts.seed);
     let mut summary = DemoSummary::default();
     let n = opts.customers;
-    let large =
-        ((LARGE.len() as f64 * n as f64 / DEFAULT_CUSTOMERS as f64).round() as usize).min(n as usize / 10);
+    // Large customers scale with the county, but even a small demo has its cement plant.
+    let large = ((LARGE.len() as f64 * n as f64 / DEFAULT_CUSTOMERS as f64).round() as usize)
+        .max(1)
+        .min(n as usize / 10);
     let public = n as usize - large;
     // About 119 customers per public transformer: 300 台区 for the reference county.
     let transformers = ((public as f64 / 118.6).round() as usize).max(1);

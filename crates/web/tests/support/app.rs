@@ -63,7 +63,12 @@ impl TestApp {
         Ok(self.client.get(self.url(path)).bearer_auth(token).send().await?)
     }
 
-    pub async fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> anyhow::Result<reqwest::Response> {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<reqwest::Response> {
         Ok(self.client.post(self.url(path)).bearer_auth(token).json(body).send().await?)
     }
 
