@@ -30,6 +30,18 @@ impl SqlStore {
     }
 }
 
+/// Escapes `%`, `_` and `\\` so that user text matches literally in a LIKE pattern.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 mod dialect {
     use super::*;
     use bureau_domain::register::Customer;
@@ -37,6 +49,18 @@ mod dialect {
 
     pub const BACKEND: &str = "postgres";
     pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+    /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).
+    pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {
+        qb.push(format!("{column} LIKE "));
+        qb.push_bind(format!("{}%", escape_like(q)));
+        qb.push(" ESCAPE '\\'");
+    }
+
+    /// The order of the text_pattern_ops index, so that the scan stops at the limit.
+    pub fn prefix_order(column: &str) -> String {
+        format!("{column} USING ~<~")
+    }
 
     /// Anywhere in the name or address; pg_trgm indexes serve it when installed (migration 0002).
     pub async fn search_text(

@@ -50,6 +50,19 @@ mod dialect {
     pub const BACKEND: &str = "sqlite";
     pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+    /// `column` starts with `q`, as an index range: SQLite's LIKE ignores case and so cannot use a
+    /// BINARY index; a range can. U+10FFFF sorts after every character that can follow the prefix.
+    pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {
+        qb.push(format!("{column} >= "));
+        qb.push_bind(q.to_string());
+        qb.push(format!(" AND {column} < "));
+        qb.push_bind(format!("{q}\u{10FFFF}"));
+    }
+
+    pub fn prefix_order(column: &str) -> String {
+        column.to_string()
+    }
+
     /// Anywhere in the name or address, through the FTS5 trigram index. A trigram needs three
     /// characters; shorter text is matched as a name or phone prefix by the caller only.
     pub async fn search_text(
@@ -71,7 +84,8 @@ mod dialect {
         );
         qb.push_bind(phrase);
         push_scope(&mut qb, "c.bureau_id", scope);
-        qb.push(" ORDER BY c.customer_id LIMIT ");
+        // No ORDER BY: FTS5 yields rows in rowid order and stops at the limit.
+        qb.push(" LIMIT ");
         qb.push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
         rows.iter().map(customer_from_row).collect()

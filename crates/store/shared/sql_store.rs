@@ -449,19 +449,23 @@ impl CustomerStore for SqlStore {
         if let Ok(c) = self.get_customer(scope, q).await {
             found.push(c);
         }
-        // Then name and phone prefixes, served by their indexes.
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE (name LIKE "));
-        qb.push_bind(format!("{}%", escape_like(q)));
-        qb.push(" ESCAPE '\\' OR phone LIKE ");
-        qb.push_bind(format!("{}%", escape_like(q)));
-        qb.push(" ESCAPE '\\')");
-        push_scope(&mut qb, "bureau_id", scope);
-        qb.push(" ORDER BY customer_id LIMIT ");
-        qb.push_bind(i64::from(limit));
-        for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
-            let c = customer_from_row(&r)?;
-            if !found.iter().any(|f| f.id == c.id) {
-                found.push(c);
+        // Then name and phone prefixes, each walked in its index's order so that a common surname
+        // stops after `limit` rows instead of sorting every 张.
+        let phone_like = q.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '));
+        for column in ["name", "phone"] {
+            if found.len() >= limit as usize || (column == "phone" && !phone_like) {
+                continue;
+            }
+            let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE "));
+            dialect::push_prefix(&mut qb, column, q);
+            push_scope(&mut qb, "bureau_id", scope);
+            qb.push(format!(" ORDER BY {} LIMIT ", dialect::prefix_order(column)));
+            qb.push_bind(i64::from(limit));
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                let c = customer_from_row(&r)?;
+                if !found.iter().any(|f| f.id == c.id) {
+                    found.push(c);
+                }
             }
         }
         // Then anywhere in the address (or name), through the backend's text index.
@@ -497,17 +501,6 @@ impl CustomerStore for SqlStore {
     }
 }
 
-/// Escapes `%`, `_` and `\` so that user text matches literally in a LIKE pattern.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
-}
 
 #[async_trait::async_trait]
 impl MeterStore for SqlStore {
