@@ -255,6 +255,8 @@ pub struct Meter {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct MeterDraft {
+    /// Filled from the URL when a meter is added to a known customer.
+    #[serde(default)]
     pub customer_id: String,
     pub meter_id: String,
     pub multiplier: String,

@@ -139,6 +139,43 @@ async fn api_logins_roles_scope_and_errors() -> anyhow::Result<()> {
         assert_eq!(text.lines().count(), 1 + 300 + 2, "header, demo, created, imported");
         assert!(!text.contains("2399990001"));
 
+        // A meter exchange: the old meter ends, the new one starts, the history keeps both.
+        let rec: Value = app.get("/api/v1/customers/2300000002", &clerk).await?.json().await?;
+        let old = rec["meters"][0]["meter_id"].as_str().unwrap().to_string();
+        let exchange = json!({"old_meter_id": old, "old_final_reading": "99999",
+            "new_meter": {"meter_id": "NEW0001", "multiplier": "1", "digits": "6", "tou": "yes",
+                          "installed_on": "2026-11-20", "initial_reading": "0"}});
+        let r = app.post_json("/api/v1/customers/2300000002/meter-exchange", &clerk, &exchange).await?;
+        assert_eq!(r.status(), 201, "{}", r.text().await?);
+        let rec: Value = app.get("/api/v1/customers/2300000002", &clerk).await?.json().await?;
+        assert_eq!(rec["meters"][0]["meter_id"], "NEW0001");
+        assert_eq!(rec["meters"][0]["removed_on"], Value::Null);
+        assert_eq!(rec["meters"][1]["meter_id"], json!(old));
+        assert_eq!(rec["meters"][1]["removed_on"], "2026-11-20");
+        assert_eq!(rec["meters"][1]["final_reading"], "99999");
+        // The old meter is no longer active: exchanging it again is refused, naming the field.
+        let r = app.post_json("/api/v1/customers/2300000002/meter-exchange", &clerk, &exchange).await?;
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await?;
+        let fields: Vec<&str> = body["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["old_meter_id"]);
+        let bad = json!({"old_meter_id": "NEW0001", "old_final_reading": "-1",
+            "new_meter": {"meter_id": "N2", "multiplier": "0", "digits": "6", "installed_on": "2026-13-01"}});
+        let r = app.post_json("/api/v1/customers/2300000002/meter-exchange", &clerk, &bad).await?;
+        let body: Value = r.json().await?;
+        let fields: Vec<&str> = body["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["old_final_reading", "new_meter.multiplier", "new_meter.installed_on"]);
+
         // Logout ends the token at once.
         let r = app.client.post(app.url("/api/v1/logout")).bearer_auth(&clerk).send().await?;
         assert_eq!(r.status(), 204);
@@ -166,6 +203,7 @@ async fn health_metrics_and_an_openapi_document_covering_every_endpoint() -> any
         ("get", "/api/v1/customers"),
         ("post", "/api/v1/customers"),
         ("get", "/api/v1/customers/{id}"),
+        ("post", "/api/v1/customers/{id}/meter-exchange"),
         ("get", "/api/v1/books"),
         ("get", "/api/v1/staff"),
         ("get", "/api/v1/org-units"),

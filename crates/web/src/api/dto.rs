@@ -306,3 +306,48 @@ impl ImportReport {
         }
     }
 }
+
+/// A new meter, as typed at the counter (text fields, validated by the server).
+#[derive(Deserialize, ToSchema)]
+pub struct NewMeter {
+    /// Asset number (资产编号).
+    pub meter_id: String,
+    /// 倍率, e.g. "1" or "200".
+    pub multiplier: String,
+    /// Register digits, "4" to "10".
+    pub digits: String,
+    /// "yes"/"no" (是/否).
+    #[serde(default)]
+    pub tou: String,
+    /// YYYY-MM-DD
+    pub installed_on: String,
+    #[serde(default)]
+    pub initial_reading: String,
+}
+
+/// A meter exchange (换表).
+#[derive(Deserialize, ToSchema)]
+pub struct MeterExchange {
+    pub old_meter_id: String,
+    /// The old meter's final register reading.
+    pub old_final_reading: String,
+    pub new_meter: NewMeter,
+}
+
+impl From<MeterExchange> for bureau_app::register::MeterExchangeDraft {
+    fn from(x: MeterExchange) -> Self {
+        bureau_app::register::MeterExchangeDraft {
+            old_meter_id: x.old_meter_id,
+            old_final_reading: x.old_final_reading,
+            new_meter: reg::MeterDraft {
+                customer_id: String::new(),
+                meter_id: x.new_meter.meter_id,
+                multiplier: x.new_meter.multiplier,
+                digits: x.new_meter.digits,
+                tou: x.new_meter.tou,
+                installed_on: x.new_meter.installed_on,
+                initial_reading: x.new_meter.initial_reading,
+            },
+        }
+    }
+}

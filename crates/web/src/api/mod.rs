@@ -47,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::me))
         .routes(routes!(register::search_customers, register::create_customer))
         .routes(routes!(register::get_customer))
+        .routes(routes!(register::exchange_meter))
         .routes(routes!(register::list_books))
         .routes(routes!(register::list_staff))
         .routes(routes!(register::list_org_units))

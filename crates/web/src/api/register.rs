@@ -86,6 +86,25 @@ pub async fn get_customer(
     }))
 }
 
+/// Exchanges the customer's active meter (换表): the old meter ends with its final reading, the new one
+/// starts; both stay in the history.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/meter-exchange", tag = "register",
+    params(("id" = String, Path, description = "account number")), request_body = MeterExchange, security(("bearer" = [])),
+    responses((status = 201, body = Meter), (status = 422, body = ErrorResponse), (status = 404, body = ErrorResponse),
+              (status = 403, body = ErrorResponse)))]
+pub async fn exchange_meter(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+    body: Result<Json<MeterExchange>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Meter>)> {
+    let Json(x) = body.map_err(|e| bad_json(e, user.lang))?;
+    let m = reg::exchange_meter(&state.store, &user.actor, &id, &x.into())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok((StatusCode::CREATED, Json(Meter::from(&m))))
+}
+
 /// Reading books (抄表段) of the bureaus the caller may see.
 #[utoipa::path(get, path = "/api/v1/books", tag = "register", security(("bearer" = [])),
     responses((status = 200, body = Vec<ReadingBook>), (status = 401, body = ErrorResponse)))]
