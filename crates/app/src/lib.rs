@@ -6,6 +6,7 @@ pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod grid;
 pub mod register;
 
 pub use error::{AppError, AppResult};

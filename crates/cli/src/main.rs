@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
+mod grid;
+
 #[derive(Parser)]
 #[command(
     name = "bureau",
@@ -66,6 +68,12 @@ enum Command {
     },
     /// Writes CSV to standard output: customers, books.
     Export { kind: String },
+    /// The grid model: import and export (CSV folder, CIM RDF/XML).
+    #[command(subcommand)]
+    Grid(grid::GridCmd),
+    /// Reliability prediction (RELRAD) on a grid model.
+    #[command(subcommand)]
+    Reliability(grid::ReliabilityCmd),
 }
 
 fn lang_of(flag: Option<&str>) -> Lang {
@@ -79,7 +87,7 @@ fn lang_of(flag: Option<&str>) -> Lang {
 }
 
 /// A failure to report: bad input (exit 2) or anything else (exit 1).
-enum Failure {
+pub(crate) enum Failure {
     Input(String),
     Other(anyhow::Error),
 }
@@ -90,7 +98,7 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn app_failure(e: AppError, lang: Lang) -> Failure {
+pub(crate) fn app_failure(e: AppError, lang: Lang) -> Failure {
     match e {
         AppError::Invalid(errors) => Failure::Input(
             errors.iter().map(|f| format!("{}: {}", f.field, f.message(lang))).collect::<Vec<_>>().join("\n"),
@@ -123,12 +131,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(url: &str) -> Result<bureau_store::DynStore, Failure> {
+pub(crate) async fn open(url: &str) -> Result<bureau_store::DynStore, Failure> {
     bureau_app::db::open_migrated(url).await.with_context(|| format!("opening {url}")).map_err(Failure::Other)
 }
 
 async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Grid(cmd) => grid::grid(cmd, &cli.db, lang).await,
+        Command::Reliability(cmd) => grid::reliability(cmd, lang),
         Command::Migrate => {
             let store = open(&cli.db).await?;
             println!(

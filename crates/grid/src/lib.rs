@@ -1,6 +1,7 @@
 //! The distribution grid (配电网) as a pure model.
 //!
 //! * [`model`]: nodes and branches, validation ([`Network::new`]).
+//! * [`cim`]: IEC 61968-13 CIM (CDPSM) RDF/XML import and export.
 //! * [`csvio`]: the CSV folder format (`nodes.csv`, `branches.csv`, `params.toml`).
 //! * [`topology`]: energisation under the current switch states, paths, downstream sets, switching.
 //! * [`relrad`]: analytical reliability prediction (RELRAD / FMEA).
@@ -8,6 +9,7 @@
 //! * [`switching`]: isolation and ring-transfer plans for planned work.
 //! * [`indices`]: reliability indices from recorded interruptions (IEEE 1366, DL/T 836).
 
+pub mod cim;
 pub mod csvio;
 pub mod indices;
 pub mod model;
