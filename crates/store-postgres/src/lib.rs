@@ -48,6 +48,8 @@ mod dialect {
     use bureau_store::{Scope, StoreResult};
 
     pub const BACKEND: &str = "postgres";
+    /// PostgreSQL plans with statistics; no hint needed.
+    pub const NO_INDEX: &str = "";
     pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
     /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).

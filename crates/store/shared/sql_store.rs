@@ -53,14 +53,16 @@ fn parse_decimal(s: &str) -> StoreResult<Decimal> {
     s.parse().map_err(|_| corrupt("decimal", s))
 }
 
-/// Appends `AND <column> IN (...)` for a scope limited to some bureaus.
+/// Appends `AND <column> IN (...)` for a scope limited to some bureaus. A county bureau holds all or
+/// most of the rows it sees, so the scope is a filter, never an index to start from: the dialect's
+/// `NO_INDEX` prefix tells a planner without statistics not to walk the bureau index.
 fn push_scope<'a>(qb: &mut QueryBuilder<'a, Db>, column: &str, scope: &'a Scope) {
     if let Scope::Bureaus(ids) = scope {
         if ids.is_empty() {
             qb.push(" AND 1 = 0");
             return;
         }
-        qb.push(format!(" AND {column} IN ("));
+        qb.push(format!(" AND {}{column} IN (", dialect::NO_INDEX));
         let mut sep = qb.separated(", ");
         for id in ids {
             sep.push_bind(id.as_str());
