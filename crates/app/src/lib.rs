@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod grid;
+pub mod outbox;
 pub mod register;
 
 pub use error::{AppError, AppResult};

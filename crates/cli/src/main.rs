@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 mod grid;
+mod service;
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +75,11 @@ enum Command {
     /// Reliability prediction (RELRAD) on a grid model.
     #[command(subcommand)]
     Reliability(grid::ReliabilityCmd),
+    /// The notification outbox: deliver due messages once, list the record.
+    Outbox {
+        #[command(subcommand)]
+        cmd: service::OutboxCmd,
+    },
 }
 
 fn lang_of(flag: Option<&str>) -> Lang {
@@ -230,6 +236,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             }
             Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
+        Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Export { kind } => {
             let Some(k) = bureau_app::register::ExportKind::parse(&kind) else {
                 return Err(Failure::Input(format!("kind: unknown '{kind}'; use customers or books")));
@@ -256,6 +263,7 @@ async fn serve(store: bureau_store::DynStore, listen: &str) -> Result<(), Failur
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr().context("local address")?, database = store.backend(), "serving");
+    let _outbox = service::start_outbox(&store)?;
     bureau_web::serve(store, listener).await.map_err(Failure::Other)
 }
 

@@ -95,3 +95,4 @@ mod dialect {
 }
 
 include!("../../store/shared/sql_store.rs");
+include!("../../store/shared/outbox_sql.rs");

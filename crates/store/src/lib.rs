@@ -11,9 +11,11 @@
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
 mod models;
+pub mod outbox;
 mod scope;
 
 pub use models::*;
+pub use outbox::*;
 pub use scope::Scope;
 
 use async_trait::async_trait;
@@ -155,6 +157,7 @@ pub trait Store:
     + BookStore
     + ReadingStore
     + GridStore
+    + OutboxStore
     + Send
     + Sync
 {
