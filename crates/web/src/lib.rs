@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .route("/healthz", axum::routing::get(health))
         .route("/metrics", axum::routing::get(metrics::render))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
@@ -64,6 +65,19 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
             )
                 .into_response()
         }
+    }
+}
+
+/// Unknown addresses: the JSON error shape under `/api`, a page elsewhere.
+async fn not_found(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, _) = req.into_parts();
+    let lang = auth::request_lang(&parts);
+    let e = bureau_app::AppError::not_found("page", parts.uri.path());
+    if parts.uri.path().starts_with("/api/") {
+        error::ApiError::new(e, lang).into_response()
+    } else {
+        pages::error_page(&e, lang)
     }
 }
 

@@ -176,6 +176,16 @@ async fn api_logins_roles_scope_and_errors() -> anyhow::Result<()> {
             .collect();
         assert_eq!(fields, vec!["old_final_reading", "new_meter.multiplier", "new_meter.installed_on"]);
 
+        // Malformed queries and unknown addresses answer in the same JSON shape.
+        let r = app.get("/api/v1/customers?q=x&limit=lots", &clerk).await?;
+        assert_eq!(r.status(), 422);
+        assert_eq!(r.json::<Value>().await?["error"]["field"], "query");
+        let r = app.get("/api/v1/nothing-here", &clerk).await?;
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.json::<Value>().await?["error"]["code"], "not_found");
+        let found: Vec<Value> = app.get("/api/v1/customers", &clerk).await?.json().await?;
+        assert!(found.is_empty(), "no query, no customers");
+
         // Logout ends the token at once.
         let r = app.client.post(app.url("/api/v1/logout")).bearer_auth(&clerk).send().await?;
         assert_eq!(r.status(), 204);

@@ -15,6 +15,19 @@ use bureau_domain::error::FieldError;
 use bureau_domain::i18n::Lang;
 use serde::Deserialize;
 
+/// A query string that did not parse (e.g. `limit=abc`): 422 naming the problem.
+pub fn bad_query(e: axum::extract::rejection::QueryRejection, lang: Lang) -> ApiError {
+    let text = e.body_text();
+    ApiError::new(
+        AppError::Invalid(vec![FieldError::invalid(
+            "query",
+            format!("查询参数不正确：{text}"),
+            format!("bad query parameters: {text}"),
+        )]),
+        lang,
+    )
+}
+
 /// A JSON body that did not parse: 422 naming the problem, never a bare 400 text.
 pub fn bad_json(e: axum::extract::rejection::JsonRejection, lang: Lang) -> ApiError {
     let text = e.body_text();
@@ -30,7 +43,8 @@ pub fn bad_json(e: axum::extract::rejection::JsonRejection, lang: Lang) -> ApiEr
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SearchParams {
-    /// Account number, or part of a name, phone number or address.
+    /// Account number, or part of a name, phone number or address. Empty finds nothing.
+    #[serde(default)]
     pub q: String,
     /// At most this many (1–200, default 20).
     pub limit: Option<u32>,
@@ -42,8 +56,9 @@ pub struct SearchParams {
 pub async fn search_customers(
     State(state): State<AppState>,
     ApiStaff(user): ApiStaff,
-    Query(p): Query<SearchParams>,
+    p: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<Customer>>> {
+    let Query(p) = p.map_err(|e| bad_query(e, user.lang))?;
     let found = reg::search_customers(&state.store, &user.actor, &p.q, p.limit.unwrap_or(20))
         .await
         .map_err(|e| ApiError::new(e, user.lang))?;
