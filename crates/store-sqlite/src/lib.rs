@@ -96,3 +96,4 @@ mod dialect {
 
 include!("../../store/shared/sql_store.rs");
 include!("../../store/shared/outbox_sql.rs");
+include!("../../store/shared/outage_sql.rs");

@@ -11,10 +11,12 @@
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
 mod models;
+mod outage;
 pub mod outbox;
 mod scope;
 
 pub use models::*;
+pub use outage::*;
 pub use outbox::*;
 pub use scope::Scope;
 
@@ -158,6 +160,7 @@ pub trait Store:
     + ReadingStore
     + GridStore
     + OutboxStore
+    + OutageStore
     + Send
     + Sync
 {
