@@ -10,6 +10,10 @@ use bureau_domain::org::Role;
 use bureau_grid::{Branch, BranchKind, ModelError, ModelErrors, Network, Node, NodeKind, Params, Reason};
 use bureau_store::{DynStore, GridBranch, GridNode, Scope, UpsertCounts};
 
+pub mod ops;
+pub mod outage;
+pub mod stats;
+
 /// Roles that may read the grid.
 pub const READERS: &[Role] =
     &[Role::Dispatcher, Role::RepairCrew, Role::ProductionLeader, Role::Manager, Role::Agent];

@@ -1,0 +1,232 @@
+//! Grid operations on both databases: switch operations with tracing, trouble calls grouped into
+//! outages (move-up by the rules), the outage life cycle with partial restoration and call-backs,
+//! and reliability statistics from recorded outages.
+
+use bureau_app::access::Actor;
+use bureau_app::grid::ops::{self, GridCache};
+use bureau_app::grid::outage::{self, CallInput, ConfirmInput};
+use bureau_app::grid::stats;
+use bureau_app::AppError;
+use bureau_domain::org::Role;
+use bureau_store::{Outage, OutagePoint, OutageWithPoints, Scope};
+use bureau_store_tests::TestDb;
+
+fn dispatcher() -> Actor {
+    Actor {
+        staff_id: "disp".into(),
+        name: "调度".into(),
+        roles: vec![Role::Dispatcher, Role::Agent, Role::Manager],
+        bureau_id: "AP".into(),
+        scope: Scope::Bureaus(vec!["AP".into()]),
+    }
+}
+
+async fn demo(db: &TestDb) -> anyhow::Result<()> {
+    let mut o = bureau_app::demo::DemoOptions::new(jiff::civil::date(2026, 11, 27));
+    o.customers = 2000;
+    bureau_app::demo::generate(&db.store, &o).await?;
+    Ok(())
+}
+
+const NOW: i64 = 1_790_000_000;
+
+fn call(load: &str, at: i64) -> CallInput {
+    CallInput { load_id: Some(load.into()), source: "api".into(), at: Some(at), ..Default::default() }
+}
+
+#[tokio::test]
+async fn switching_calls_and_the_outage_life_cycle() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, cache, a) = (&db.store, GridCache::default(), dispatcher());
+
+        // Opening the sectionalising switch ahead of section 3 cuts off sections 3..6 of F01.
+        let r = ops::operate(s, &cache, &a, "AP", "F01-K3", true, "manual", None, NOW).await?;
+        assert!(
+            r.loads_lost.contains(&"F01-T31".to_string()) && !r.loads_lost.contains(&"F01-T21".to_string())
+        );
+        let expected: i64 = s
+            .grid_nodes(&Scope::All)
+            .await?
+            .iter()
+            .filter(|n| r.loads_lost.contains(&n.id))
+            .map(|n| n.customers)
+            .sum();
+        assert_eq!(r.customers_lost as i64, expected);
+        let ops_log = s.switch_ops(&Scope::All, Some("F01-K3"), 5).await?;
+        assert_eq!((ops_log.len(), ops_log[0].by_staff.as_str(), ops_log[0].open), (1, "disp", true));
+        let again = ops::operate(s, &cache, &a, "AP", "F01-K3", true, "manual", None, NOW).await;
+        assert!(matches!(again, Err(AppError::Conflict(ref f)) if f.field == "open"), "{again:?}");
+        let line = ops::operate(s, &cache, &a, "AP", "F01-L1", true, "manual", None, NOW).await;
+        assert!(matches!(line, Err(AppError::Invalid(ref f)) if f[0].field == "branch"), "{line:?}");
+        // Closing the tie restores them from F02 (ring transfer), then back to normal.
+        let r = ops::operate(s, &cache, &a, "AP", "TIE-F01-F02", false, "manual", None, NOW + 60).await?;
+        assert!(r.loads_restored.contains(&"F01-T31".to_string()));
+        ops::operate(s, &cache, &a, "AP", "F01-K3", false, "manual", None, NOW + 120).await?;
+        ops::operate(s, &cache, &a, "AP", "TIE-F01-F02", true, "manual", None, NOW + 180).await?;
+        // A fresh cache loaded from the store sees the same states.
+        let fresh = GridCache::default();
+        let net = fresh.network(s, "AP").await?;
+        assert!(net.lock().await.branch("TIE-F01-F02").unwrap().open);
+
+        // Three calls below one fuse predict the fuse (min_calls = 3).
+        let t0 = NOW + 1000;
+        for k in 0..3 {
+            outage::report_call(s, &cache, &a, "AP", call("F01-T11", t0 + k * 60), t0 + k * 60).await?;
+        }
+        let active = outage::active(s, &a).await?;
+        assert_eq!(active.len(), 1);
+        assert_eq!((active[0].device.as_deref(), active[0].calls), (Some("F01-FU11"), 3));
+        // Three more under a second fuse on the same feeder: two predictions under one breaker move up.
+        let mut last = None;
+        for k in 3..6 {
+            last = Some(
+                outage::report_call(s, &cache, &a, "AP", call("F01-T12", t0 + k * 60), t0 + k * 60).await?,
+            );
+        }
+        let active = outage::active(s, &a).await?;
+        assert_eq!(active.len(), 1, "{active:?}");
+        let o = &active[0];
+        assert_eq!((o.device.as_deref(), o.calls, o.state.as_str()), (Some("F01-CB"), 6, "predicted"));
+        assert_eq!(last.unwrap().outage.unwrap().id, o.id);
+        let f01: i64 = s
+            .grid_nodes(&Scope::All)
+            .await?
+            .iter()
+            .filter(|n| n.id.starts_with("F01-T") && n.kind == "load")
+            .map(|n| n.customers)
+            .sum();
+        assert!(o.customers >= f01, "the breaker feeds all of F01");
+
+        // Bad calls name the field.
+        let bad = outage::report_call(s, &cache, &a, "AP", call("F01-B1", t0), t0).await;
+        assert!(matches!(bad, Err(AppError::Invalid(ref f)) if f[0].field == "load_id"), "{bad:?}");
+        let bad = outage::report_call(
+            s,
+            &cache,
+            &a,
+            "AP",
+            CallInput { source: "fax".into(), ..call("F01-T11", t0) },
+            t0,
+        )
+        .await;
+        assert!(matches!(bad, Err(AppError::Invalid(ref f)) if f[0].field == "source"), "{bad:?}");
+
+        // Confirm at the fuse actually found blown; a crew and an ETR.
+        let c = ConfirmInput {
+            device: Some("F01-FU11".into()),
+            crew: Some("抢修一班".into()),
+            etr: Some(t0 + 7200),
+            ..Default::default()
+        };
+        let o = outage::confirm(s, &cache, &a, &o.id, c, t0 + 600).await?;
+        assert_eq!((o.state.as_str(), o.mv_users), ("confirmed", 1));
+        let twice = outage::confirm(s, &cache, &a, &o.id, ConfirmInput::default(), t0 + 601).await;
+        assert!(matches!(twice, Err(AppError::Conflict(ref f)) if f.field == "state"));
+        // A later call at the cut-off transformer joins the confirmed outage.
+        let later = outage::report_call(s, &cache, &a, "AP", call("F01-T11", t0 + 900), t0 + 900).await?;
+        assert_eq!(later.outage.unwrap().id, o.id);
+        // Closing before restoration is refused; restore, call back, close.
+        assert!(matches!(outage::close(s, &a, &o.id, t0 + 950).await, Err(AppError::Conflict(_))));
+        let o = outage::restore(s, &a, &o.id, &[], t0 + 5400).await?;
+        assert_eq!(o.state, "restored");
+        let rec = outage::record(s, &a, &o.id).await?;
+        assert_eq!(rec.calls.len(), 7);
+        assert_eq!(rec.log.iter().map(|e| e.state.as_str()).collect::<Vec<_>>().last(), Some(&"restored"));
+        let nested = outage::callback(s, &a, &o.id, &rec.calls[0].id, "still_out", t0 + 5500).await?.unwrap();
+        assert_eq!((nested.load_point.as_deref(), nested.started_at), (Some("F01-T11"), rec.calls[0].at));
+        assert!(outage::callback(s, &a, &o.id, &rec.calls[1].id, "restored", t0 + 5500).await?.is_none());
+        let bad = outage::callback(s, &a, &o.id, &rec.calls[1].id, "maybe", t0 + 5500).await;
+        assert!(matches!(bad, Err(AppError::Invalid(ref f)) if f[0].field == "result"));
+        let o = outage::close(s, &a, &o.id, t0 + 6000).await?;
+        assert_eq!(o.state, "closed");
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn statistics_from_recorded_outages_hand_worked() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, cache, a) = (&db.store, GridCache::default(), dispatcher());
+        let nodes = s.grid_nodes(&Scope::All).await?;
+        let cust = |id: &str| nodes.iter().find(|n| n.id == id).unwrap().customers;
+        let loads: Vec<_> = nodes.iter().filter(|n| n.kind == "load").collect();
+        let n_lv: i64 = loads.iter().map(|n| n.customers).sum();
+        let n_mv = loads.len() as f64;
+        // 2026-03-01 00:00 Beijing time.
+        let day = 1_772_294_400;
+        let outage = |id: &str, class: &str, start: i64| Outage {
+            id: id.into(),
+            bureau_id: "AP".into(),
+            class: class.into(),
+            state: "closed".into(),
+            device: None,
+            load_point: None,
+            started_at: start,
+            confirmed_at: None,
+            restored_at: None,
+            closed_at: None,
+            etr: None,
+            crew: None,
+            cause: String::new(),
+            customers: 0,
+            mv_users: 0,
+            calls: 0,
+            plan_id: None,
+            created_by: "t".into(),
+        };
+        let p = |o: &str, load: &str, start: i64, mins: i64| OutagePoint {
+            outage_id: o.into(),
+            load_id: load.into(),
+            customers: cust(load),
+            out_at: start,
+            restored_at: Some(start + mins * 60),
+        };
+        // A fault: T11 and T12 out 2 h, T12 restored only after 3 h (partial restoration).
+        // A planned outage: T21 out 4 h. A momentary one (3 min) at T11: MAIFI only.
+        let (f0, p0, m0) = (day + 10 * 3600, day + 86_400 + 8 * 3600, day + 2 * 86_400);
+        let hist = vec![
+            OutageWithPoints {
+                outage: outage("F", "fault", f0),
+                points: vec![p("F", "F01-T11", f0, 120), p("F", "F01-T12", f0, 180)],
+            },
+            OutageWithPoints { outage: outage("P", "planned", p0), points: vec![p("P", "F01-T21", p0, 240)] },
+            OutageWithPoints { outage: outage("M", "fault", m0), points: vec![p("M", "F01-T11", m0, 3)] },
+        ];
+        s.insert_outage_history(&hist).await?;
+        let st = stats::statistics(s, &cache, &a, "AP", "2026-03-01", "2026-04-01", NOW).await?;
+        let hours = 31.0 * 24.0;
+        assert_eq!(st.period_hours, hours);
+        let (c11, c12, c21) = (cust("F01-T11") as f64, cust("F01-T12") as f64, cust("F01-T21") as f64);
+        let nt = n_lv as f64;
+        let b = &st.bureau;
+        let close = |x: f64, y: f64| assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+        close(b.ieee.all.saifi, (c11 + c12 + c21) / nt);
+        close(b.ieee.all.saidi, (c11 * 2.0 + c12 * 3.0 + c21 * 4.0) / nt);
+        close(b.ieee.fault.saidi, (c11 * 2.0 + c12 * 3.0) / nt);
+        close(b.ieee.planned.saifi, c21 / nt);
+        close(b.ieee.all.maifi, c11 / nt);
+        close(b.ieee.all.caidi, (c11 * 2.0 + c12 * 3.0 + c21 * 4.0) / (c11 + c12 + c21));
+        close(b.ieee.all.asai, 1.0 - b.ieee.all.saidi / hours);
+        // DL/T 836 on MV users: three transformers out 2, 3 and 4 hours (the 3-minute one not counted).
+        close(b.dlt_mv.aihc_1, 9.0 / n_mv);
+        close(b.dlt_mv.aitc_1, 3.0 / n_mv);
+        close(b.dlt_mv.rs_1, (1.0 - 9.0 / n_mv / hours) * 100.0);
+        close(b.dlt_mv.aihc_planned, 4.0 / n_mv);
+        // Per feeder: everything is on F01; F02 untouched.
+        let f01 = st.feeders.iter().find(|f| f.id == "F01-CB").unwrap();
+        let f02 = st.feeders.iter().find(|f| f.id == "F02-CB").unwrap();
+        close(f01.ieee.all.saidi * f01.lv_customers as f64, b.ieee.all.saidi * nt);
+        assert_eq!((f02.ieee.all.saifi, f02.dlt_mv.rs_1), (0.0, 100.0));
+        assert_eq!(f01.lv_customers + f02.lv_customers, n_lv as u64);
+        assert_eq!(st.monthly.len(), 1);
+        close(st.monthly[0].planned_h, c21 * 4.0 / nt);
+        assert!(st.med.is_none(), "no history before the period");
+        let bad = stats::statistics(s, &cache, &a, "AP", "2026-03-01", "March", NOW).await;
+        assert!(matches!(bad, Err(AppError::Invalid(ref f)) if f[0].field == "to"));
+        db.destroy().await?;
+    }
+    Ok(())
+}
