@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod error;
 pub mod i18n;
 pub mod late_fee;
+pub mod ledger;
 pub mod money;
 pub mod org;
 pub mod register;
