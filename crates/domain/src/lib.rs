@@ -5,6 +5,7 @@
 //! Rules that change by date or by province are loaded from data files (see `data/` at the top of
 //! the repository) and validated on load; the defaults ship with the program.
 
+pub mod arrears;
 pub mod calendar;
 pub mod error;
 pub mod i18n;
