@@ -575,6 +575,48 @@ impl Run<'_> {
         Ok(out)
     }
 
+    /// Reads and validates each row of a batch; a row that does not parse or validate is rejected
+    /// here with every field at fault.
+    fn validated<D: DeserializeOwned, T>(
+        &mut self,
+        headers: &csv::StringRecord,
+        batch: &[(u64, csv::StringRecord)],
+        validate: impl Fn(&D) -> Result<T, Vec<FieldError>>,
+    ) -> Vec<(u64, T)> {
+        let mut out = Vec::with_capacity(batch.len());
+        for (line, record) in batch {
+            match parse_row::<D>(headers, record).map_err(|e| vec![e]).and_then(|d| validate(&d)) {
+                Ok(row) => out.push((*line, row)),
+                Err(errors) => errors.into_iter().for_each(|e| self.report.reject(*line, e)),
+            }
+        }
+        out
+    }
+
+    /// Keeps a checked row, unless it has errors or its key appeared earlier in the file.
+    #[allow(clippy::too_many_arguments)]
+    fn keep<T>(
+        &mut self,
+        line: u64,
+        errors: Vec<FieldError>,
+        key_field: &str,
+        key: &str,
+        row: T,
+        out: &mut Vec<T>,
+        lines: &mut Vec<u64>,
+    ) -> bool {
+        if !errors.is_empty() {
+            errors.into_iter().for_each(|e| self.report.reject(line, e));
+            return false;
+        }
+        if !self.first_time(key_field, key, line) {
+            return false;
+        }
+        out.push(row);
+        lines.push(line);
+        true
+    }
+
     async fn book_rows(
         &mut self,
         headers: &csv::StringRecord,
@@ -582,48 +624,26 @@ impl Run<'_> {
         lines: &mut Vec<u64>,
     ) -> AppResult<Vec<ReadingBook>> {
         let mut out = Vec::new();
-        for (line, record) in batch {
-            let draft = match parse_row::<ReadingBookDraft>(headers, record) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.report.reject(*line, e);
-                    continue;
+        for (line, b) in self.validated(headers, batch, ReadingBookDraft::validate) {
+            let mut errors = Vec::new();
+            if let Err(e) = self.refs.check_bureau("bureau_id", &b.bureau_id) {
+                errors.push(e);
+            } else if !self.actor.scope.allows(&b.bureau_id) {
+                errors.push(out_of_scope("bureau_id", &b.bureau_id));
+            }
+            if let Some(reader) = &b.reader_id {
+                match self.store.get_staff(reader).await {
+                    Ok(_) => {}
+                    Err(StoreError::NotFound) => {
+                        errors.push(References::unknown("reader_id", "抄表员", "meter reader", reader))
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-            };
-            let mut errors = match draft.validate() {
-                Ok(b) => {
-                    let mut errors = Vec::new();
-                    if let Err(e) = self.refs.check_bureau("bureau_id", &b.bureau_id) {
-                        errors.push(e);
-                    } else if !self.actor.scope.allows(&b.bureau_id) {
-                        errors.push(out_of_scope("bureau_id", &b.bureau_id));
-                    }
-                    if let Some(reader) = &b.reader_id {
-                        match self.store.get_staff(reader).await {
-                            Ok(_) => {}
-                            Err(StoreError::NotFound) => errors.push(References::unknown(
-                                "reader_id",
-                                "抄表员",
-                                "meter reader",
-                                reader,
-                            )),
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                    if errors.is_empty() {
-                        if self.first_time("id", &b.id.clone(), *line) {
-                            self.refs.books.insert(b.id.clone(), b.bureau_id.clone());
-                            out.push(b);
-                            lines.push(*line);
-                        }
-                        continue;
-                    }
-                    errors
-                }
-                Err(errors) => errors,
-            };
-            for e in errors.drain(..) {
-                self.report.reject(*line, e);
+            }
+            let (id, bureau) = (b.id.clone(), b.bureau_id.clone());
+            if self.keep(line, errors, "id", &id, b, &mut out, lines) {
+                // Customers later in the same import may be read in this book.
+                self.refs.books.insert(id, bureau);
             }
         }
         Ok(out)
@@ -636,44 +656,23 @@ impl Run<'_> {
         lines: &mut Vec<u64>,
     ) -> AppResult<Vec<Customer>> {
         let mut out = Vec::new();
-        for (line, record) in batch {
-            let draft = match parse_row::<CustomerDraft>(headers, record) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.report.reject(*line, e);
-                    continue;
-                }
-            };
-            let errors = match draft.validate() {
-                Ok(c) => {
-                    let mut errors = self.refs.check_customer(self.store, &c).await?;
-                    if errors.is_empty() && !self.actor.scope.allows(&c.bureau_id) {
-                        errors.push(out_of_scope("bureau_id", &c.bureau_id));
-                    }
-                    if errors.is_empty() {
-                        if self.first_time("id", c.id.as_str(), *line) {
-                            out.push(c);
-                            lines.push(*line);
-                        }
-                        continue;
-                    }
-                    errors
-                }
-                Err(errors) => errors,
-            };
-            for e in errors {
-                self.report.reject(*line, e);
+        for (line, c) in self.validated(headers, batch, CustomerDraft::validate) {
+            let mut errors = self.refs.check_customer(self.store, &c).await?;
+            if errors.is_empty() && !self.actor.scope.allows(&c.bureau_id) {
+                errors.push(out_of_scope("bureau_id", &c.bureau_id));
             }
+            let key = c.id.as_str().to_string();
+            self.keep(line, errors, "id", &key, c, &mut out, lines);
         }
         Ok(out)
     }
 
     /// The customer must exist and be in the actor's scope.
-    async fn check_owner(&self, customer_id: &str) -> AppResult<Option<FieldError>> {
+    async fn check_owner(&self, customer_id: &str) -> AppResult<Vec<FieldError>> {
         match self.store.get_customer(&self.actor.scope, customer_id).await {
-            Ok(_) => Ok(None),
+            Ok(_) => Ok(Vec::new()),
             Err(StoreError::NotFound) => {
-                Ok(Some(References::unknown("customer_id", "户号", "account", customer_id)))
+                Ok(vec![References::unknown("customer_id", "户号", "account", customer_id)])
             }
             Err(e) => Err(e.into()),
         }
@@ -686,49 +685,27 @@ impl Run<'_> {
         lines: &mut Vec<u64>,
     ) -> AppResult<Vec<Meter>> {
         let mut out = Vec::new();
-        for (line, record) in batch {
-            let draft = match parse_row::<MeterDraft>(headers, record) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.report.reject(*line, e);
-                    continue;
+        for (line, m) in self.validated(headers, batch, MeterDraft::validate) {
+            let mut errors = self.check_owner(m.customer_id.as_str()).await?;
+            if errors.is_empty() {
+                // One active meter per household: another active meter is exchanged, not added.
+                let current = self.store.meters_of(m.customer_id.as_str()).await?;
+                if let Some(active) =
+                    current.iter().find(|x| x.removed_on.is_none() && x.meter_id != m.meter_id)
+                {
+                    errors.push(FieldError::new(
+                        "meter_id",
+                        "active_meter_exists",
+                        format!("该户已有在用电能表{}，请办理换表", active.meter_id),
+                        format!(
+                            "the customer already has active meter {}; exchange it instead",
+                            active.meter_id
+                        ),
+                    ));
                 }
-            };
-            let errors = match draft.validate() {
-                Ok(m) => {
-                    let mut errors: Vec<FieldError> =
-                        self.check_owner(m.customer_id.as_str()).await?.into_iter().collect();
-                    if errors.is_empty() {
-                        // One active meter per household: another active meter must be exchanged, not added.
-                        let current = self.store.meters_of(m.customer_id.as_str()).await?;
-                        if let Some(active) =
-                            current.iter().find(|x| x.removed_on.is_none() && x.meter_id != m.meter_id)
-                        {
-                            errors.push(FieldError::new(
-                                "meter_id",
-                                "active_meter_exists",
-                                format!("该户已有在用电能表{}，请办理换表", active.meter_id),
-                                format!(
-                                    "the customer already has active meter {}; exchange it instead",
-                                    active.meter_id
-                                ),
-                            ));
-                        }
-                    }
-                    if errors.is_empty() {
-                        if self.first_time("customer_id", m.customer_id.as_str(), *line) {
-                            out.push(m);
-                            lines.push(*line);
-                        }
-                        continue;
-                    }
-                    errors
-                }
-                Err(errors) => errors,
-            };
-            for e in errors {
-                self.report.reject(*line, e);
             }
+            let key = m.customer_id.as_str().to_string();
+            self.keep(line, errors, "customer_id", &key, m, &mut out, lines);
         }
         Ok(out)
     }
@@ -740,42 +717,19 @@ impl Run<'_> {
         lines: &mut Vec<u64>,
     ) -> AppResult<Vec<Contract>> {
         let mut out = Vec::new();
-        for (line, record) in batch {
-            let draft = match parse_row::<ContractDraft>(headers, record) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.report.reject(*line, e);
-                    continue;
-                }
-            };
-            let errors = match draft.validate() {
-                Ok(c) => {
-                    let mut errors: Vec<FieldError> =
-                        self.check_owner(c.customer_id.as_str()).await?.into_iter().collect();
-                    if self.refs.tariffs.get(&c.tariff_id).is_none() {
-                        let known: Vec<&str> = self.refs.tariffs.ids().collect();
-                        errors.push(FieldError::new(
-                            "tariff_id",
-                            "unknown",
-                            format!("电价“{}”不存在，可用：{}", c.tariff_id, known.join(", ")),
-                            format!("unknown tariff '{}'; known: {}", c.tariff_id, known.join(", ")),
-                        ));
-                    }
-                    if errors.is_empty() {
-                        let key = format!("{}/{}", c.customer_id.as_str(), c.contract_id);
-                        if self.first_time("contract_id", &key, *line) {
-                            out.push(c);
-                            lines.push(*line);
-                        }
-                        continue;
-                    }
-                    errors
-                }
-                Err(errors) => errors,
-            };
-            for e in errors {
-                self.report.reject(*line, e);
+        for (line, c) in self.validated(headers, batch, ContractDraft::validate) {
+            let mut errors = self.check_owner(c.customer_id.as_str()).await?;
+            if self.refs.tariffs.get(&c.tariff_id).is_none() {
+                let known: Vec<&str> = self.refs.tariffs.ids().collect();
+                errors.push(FieldError::new(
+                    "tariff_id",
+                    "unknown",
+                    format!("电价“{}”不存在，可用：{}", c.tariff_id, known.join(", ")),
+                    format!("unknown tariff '{}'; known: {}", c.tariff_id, known.join(", ")),
+                ));
             }
+            let key = format!("{}/{}", c.customer_id.as_str(), c.contract_id);
+            self.keep(line, errors, "contract_id", &key, c, &mut out, lines);
         }
         Ok(out)
     }
