@@ -7,6 +7,7 @@
 
 pub mod arrears;
 pub mod calendar;
+pub mod collection;
 pub mod error;
 pub mod i18n;
 pub mod late_fee;
