@@ -9,5 +9,6 @@ pub mod error;
 pub mod grid;
 pub mod outbox;
 pub mod register;
+pub mod service;
 
 pub use error::{AppError, AppResult};

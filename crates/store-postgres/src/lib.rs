@@ -93,6 +93,7 @@ mod dialect {
 include!("../../store/shared/sql_store.rs");
 include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
+include!("../../store/shared/service_sql.rs");
 
 impl SqlStore {
     /// Runs one administrative statement (CREATE/DROP DATABASE) that cannot take parameters; for

@@ -97,3 +97,4 @@ mod dialect {
 include!("../../store/shared/sql_store.rs");
 include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
+include!("../../store/shared/service_sql.rs");

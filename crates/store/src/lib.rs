@@ -14,11 +14,13 @@ mod models;
 mod outage;
 pub mod outbox;
 mod scope;
+pub mod service;
 
 pub use models::*;
 pub use outage::*;
 pub use outbox::*;
 pub use scope::Scope;
+pub use service::*;
 
 use async_trait::async_trait;
 use bureau_domain::register::{Contract, Customer, Meter, ReadingBook};
@@ -161,6 +163,7 @@ pub trait Store:
     + GridStore
     + OutboxStore
     + OutageStore
+    + ServiceStore
     + Send
     + Sync
 {

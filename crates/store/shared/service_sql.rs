@@ -1,0 +1,510 @@
+// Work orders, their trail and deadlines, the duty roster and the knowledge base, on SQLite and
+// PostgreSQL (included by both store crates after `sql_store.rs` and `outbox_sql.rs`).
+
+use bureau_domain::service::{
+    Action as SvcAction, Channel as SvcChannel, ComplaintGrade, OrderKind, PauseReason, Satisfaction,
+    Stage, Status as SvcStatus, SubType,
+};
+
+const ORDER_COLUMNS: &str = "customer_id, id, bureau_id, kind, subtype, grade, channel, area, escalation_intent,
+    escalated, caller_name, caller_phone, address, matter, description, status, paused_reason, paused_since,
+    version, accepted_at, accepted_by, department_id, taken_by, rule_set, next_due_at, next_due_stage, repeat_of,
+    duplicate_of, repeat_count, satisfaction, reopened, updated_at, closed_at";
+
+fn coded<T>(what: &str, text: &str, parse: fn(&str) -> Result<T, bureau_domain::error::FieldError>) -> StoreResult<T> {
+    parse(text).map_err(|_| corrupt(what, text))
+}
+
+fn opt_coded<T>(
+    what: &str,
+    text: Option<String>,
+    parse: fn(&str) -> Result<T, bureau_domain::error::FieldError>,
+) -> StoreResult<Option<T>> {
+    text.map(|t| coded(what, &t, parse)).transpose()
+}
+
+fn pause_reason_code(r: PauseReason) -> &'static str {
+    match r {
+        PauseReason::WaitingForCustomer => "waiting_for_customer",
+        PauseReason::WaitingForThirdParty => "waiting_for_third_party",
+    }
+}
+
+fn parse_pause_reason(s: &str) -> Result<PauseReason, bureau_domain::error::FieldError> {
+    match s {
+        "waiting_for_customer" => Ok(PauseReason::WaitingForCustomer),
+        "waiting_for_third_party" => Ok(PauseReason::WaitingForThirdParty),
+        _ => Err(bureau_domain::error::FieldError::required("paused_reason")),
+    }
+}
+
+fn order_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<WorkOrder> {
+    let customer_id: String = r.try_get("customer_id").map_err(db_err)?;
+    let kind: String = r.try_get("kind").map_err(db_err)?;
+    let channel: String = r.try_get("channel").map_err(db_err)?;
+    let area: String = r.try_get("area").map_err(db_err)?;
+    let status: String = r.try_get("status").map_err(db_err)?;
+    Ok(WorkOrder {
+        id: r.try_get("id").map_err(db_err)?,
+        customer_id: (!customer_id.is_empty()).then_some(customer_id),
+        bureau_id: r.try_get("bureau_id").map_err(db_err)?,
+        kind: coded("kind", &kind, OrderKind::parse)?,
+        subtype: opt_coded("subtype", r.try_get("subtype").map_err(db_err)?, SubType::parse)?,
+        grade: opt_coded("grade", r.try_get("grade").map_err(db_err)?, ComplaintGrade::parse)?,
+        channel: coded("channel", &channel, SvcChannel::parse)?,
+        area: ServiceArea::parse(&area).map_err(|_| corrupt("area", &area))?,
+        escalation_intent: r.try_get("escalation_intent").map_err(db_err)?,
+        escalated: r.try_get("escalated").map_err(db_err)?,
+        caller_name: r.try_get("caller_name").map_err(db_err)?,
+        caller_phone: r.try_get("caller_phone").map_err(db_err)?,
+        address: r.try_get("address").map_err(db_err)?,
+        matter: r.try_get("matter").map_err(db_err)?,
+        description: r.try_get("description").map_err(db_err)?,
+        status: coded("status", &status, SvcStatus::parse)?,
+        paused_reason: opt_coded("paused_reason", r.try_get("paused_reason").map_err(db_err)?, parse_pause_reason)?,
+        paused_since: r.try_get("paused_since").map_err(db_err)?,
+        version: r.try_get("version").map_err(db_err)?,
+        accepted_at: r.try_get("accepted_at").map_err(db_err)?,
+        accepted_by: r.try_get("accepted_by").map_err(db_err)?,
+        department_id: r.try_get("department_id").map_err(db_err)?,
+        taken_by: r.try_get("taken_by").map_err(db_err)?,
+        rule_set: r.try_get("rule_set").map_err(db_err)?,
+        next_due_at: r.try_get("next_due_at").map_err(db_err)?,
+        next_due_stage: opt_coded("next_due_stage", r.try_get("next_due_stage").map_err(db_err)?, Stage::parse)?,
+        repeat_of: r.try_get("repeat_of").map_err(db_err)?,
+        duplicate_of: r.try_get("duplicate_of").map_err(db_err)?,
+        repeat_count: r.try_get("repeat_count").map_err(db_err)?,
+        satisfaction: opt_coded("satisfaction", r.try_get("satisfaction").map_err(db_err)?, Satisfaction::parse)?,
+        reopened: r.try_get("reopened").map_err(db_err)?,
+        updated_at: r.try_get("updated_at").map_err(db_err)?,
+        closed_at: r.try_get("closed_at").map_err(db_err)?,
+    })
+}
+
+fn push_order_scope<'a>(qb: &mut QueryBuilder<'a, Db>, scope: &'a Scope) {
+    push_scope(qb, "bureau_id", scope);
+}
+
+async fn write_deadlines(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    o: &WorkOrder,
+    deadlines: &[OrderDeadline],
+) -> StoreResult<()> {
+    for d in deadlines {
+        sqlx::query(
+            "INSERT INTO work_order_deadlines (customer_id, order_id, stage, due_at, done_at, bureau_id, kind,
+                                               department_id, accepted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (customer_id, order_id, stage) DO UPDATE SET due_at = excluded.due_at,
+               done_at = excluded.done_at, department_id = excluded.department_id",
+        )
+        .bind(o.customer_id.as_deref().unwrap_or(""))
+        .bind(&o.id)
+        .bind(d.stage.code())
+        .bind(d.due_at)
+        .bind(d.done_at)
+        .bind(&o.bureau_id)
+        .bind(o.kind.code())
+        .bind(&o.department_id)
+        .bind(o.accepted_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ServiceStore for SqlStore {
+    async fn create_work_order(&self, o: &WorkOrder, deadlines: &[OrderDeadline]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO work_orders (customer_id, id, bureau_id, kind, subtype, grade, channel, area, escalation_intent,
+               escalated, caller_name, caller_phone, address, matter, description, status, paused_reason, paused_since,
+               version, accepted_at, accepted_by, department_id, taken_by, rule_set, next_due_at, next_due_stage,
+               repeat_of, duplicate_of, repeat_count, satisfaction, reopened, updated_at, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+               $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
+        )
+        .bind(o.customer_id.as_deref().unwrap_or(""))
+        .bind(&o.id)
+        .bind(&o.bureau_id)
+        .bind(o.kind.code())
+        .bind(o.subtype.map(|s| s.code()))
+        .bind(o.grade.map(|g| g.code()))
+        .bind(o.channel.code())
+        .bind(o.area.code())
+        .bind(o.escalation_intent)
+        .bind(o.escalated)
+        .bind(&o.caller_name)
+        .bind(&o.caller_phone)
+        .bind(&o.address)
+        .bind(&o.matter)
+        .bind(&o.description)
+        .bind(o.status.code())
+        .bind(o.paused_reason.map(pause_reason_code))
+        .bind(o.paused_since)
+        .bind(o.version)
+        .bind(o.accepted_at)
+        .bind(&o.accepted_by)
+        .bind(&o.department_id)
+        .bind(&o.taken_by)
+        .bind(&o.rule_set)
+        .bind(o.next_due_at)
+        .bind(o.next_due_stage.map(|s| s.code()))
+        .bind(&o.repeat_of)
+        .bind(&o.duplicate_of)
+        .bind(o.repeat_count)
+        .bind(o.satisfaction.map(|s| s.code()))
+        .bind(o.reopened)
+        .bind(o.updated_at)
+        .bind(o.closed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        write_deadlines(&mut tx, o, deadlines).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn transition_work_order(&self, t: &Transition) -> StoreResult<()> {
+        let o = &t.order;
+        let cid = o.customer_id.as_deref().unwrap_or("");
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE work_orders SET status = $3, paused_reason = $4, paused_since = $5, version = $6,
+               department_id = $7, taken_by = $8, next_due_at = $9, next_due_stage = $10, satisfaction = $11,
+               reopened = $12, updated_at = $13, closed_at = $14, escalated = $15
+             WHERE customer_id = $1 AND id = $2 AND version = $16",
+        )
+        .bind(cid)
+        .bind(&o.id)
+        .bind(o.status.code())
+        .bind(o.paused_reason.map(pause_reason_code))
+        .bind(o.paused_since)
+        .bind(o.version)
+        .bind(&o.department_id)
+        .bind(&o.taken_by)
+        .bind(o.next_due_at)
+        .bind(o.next_due_stage.map(|s| s.code()))
+        .bind(o.satisfaction.map(|s| s.code()))
+        .bind(o.reopened)
+        .bind(o.updated_at)
+        .bind(o.closed_at)
+        .bind(o.escalated)
+        .bind(t.expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Constraint { constraint: VERSION_CONFLICT.to_string() });
+        }
+        let e = &t.event;
+        sqlx::query(
+            "INSERT INTO work_order_events (customer_id, order_id, seq, at, actor, event, from_status, to_status, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(cid)
+        .bind(&o.id)
+        .bind(e.seq)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(e.event.code())
+        .bind(e.from_status.code())
+        .bind(e.to_status.code())
+        .bind(&e.detail)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| match db_err(err) {
+            StoreError::Constraint { .. } => StoreError::Constraint { constraint: VERSION_CONFLICT.to_string() },
+            other => other,
+        })?;
+        write_deadlines(&mut tx, o, &t.deadlines).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_work_order(&self, id: &str) -> StoreResult<WorkOrder> {
+        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        order_from_row(&row)
+    }
+
+    async fn work_order_events(&self, id: &str) -> StoreResult<Vec<OrderEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, event, from_status, to_status, detail FROM work_order_events
+             WHERE order_id = $1 AND customer_id = (SELECT customer_id FROM work_orders WHERE id = $1)
+             ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let ev: String = r.try_get("event").map_err(db_err)?;
+                let from: String = r.try_get("from_status").map_err(db_err)?;
+                let to: String = r.try_get("to_status").map_err(db_err)?;
+                Ok(OrderEvent {
+                    seq: r.try_get("seq").map_err(db_err)?,
+                    at: r.try_get("at").map_err(db_err)?,
+                    actor: r.try_get("actor").map_err(db_err)?,
+                    event: coded("event", &ev, SvcAction::parse)?,
+                    from_status: coded("from_status", &from, SvcStatus::parse)?,
+                    to_status: coded("to_status", &to, SvcStatus::parse)?,
+                    detail: r.try_get("detail").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn work_order_deadlines(&self, id: &str) -> StoreResult<Vec<OrderDeadline>> {
+        let rows = sqlx::query(
+            "SELECT stage, due_at, done_at FROM work_order_deadlines
+             WHERE order_id = $1 AND customer_id = (SELECT customer_id FROM work_orders WHERE id = $1)
+             ORDER BY due_at, stage",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let stage: String = r.try_get("stage").map_err(db_err)?;
+                Ok(OrderDeadline {
+                    stage: coded("stage", &stage, Stage::parse)?,
+                    due_at: r.try_get("due_at").map_err(db_err)?,
+                    done_at: r.try_get("done_at").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_work_orders(&self, q: &OrderQuery) -> StoreResult<Vec<WorkOrder>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE 1 = 1"));
+        push_order_scope(&mut qb, &q.scope);
+        if q.open_only {
+            qb.push(" AND closed_at IS NULL");
+        }
+        if let Some(c) = &q.customer_id {
+            qb.push(" AND customer_id = ");
+            qb.push_bind(c.as_str());
+        }
+        if let Some(p) = &q.caller_phone {
+            qb.push(" AND caller_phone = ");
+            qb.push_bind(p.as_str());
+        }
+        if let Some(k) = q.kind {
+            qb.push(" AND kind = ");
+            qb.push_bind(k.code());
+        }
+        if let Some(s) = q.status {
+            qb.push(" AND status = ");
+            qb.push_bind(s.code());
+        }
+        if let Some(t) = &q.taken_by {
+            qb.push(" AND taken_by = ");
+            qb.push_bind(t.as_str());
+        }
+        if let Some(f) = q.accepted_from {
+            qb.push(" AND accepted_at >= ");
+            qb.push_bind(f);
+        }
+        if q.by_due {
+            qb.push(" ORDER BY CASE WHEN next_due_at IS NULL THEN 1 ELSE 0 END, next_due_at, accepted_at, id");
+        } else {
+            qb.push(" ORDER BY accepted_at DESC, id DESC");
+        }
+        qb.push(" LIMIT ");
+        qb.push_bind(i64::from(q.limit.clamp(1, 10_000)));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn orders_due_before(&self, scope: &Scope, before: i64, limit: u32) -> StoreResult<Vec<WorkOrder>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {ORDER_COLUMNS} FROM work_orders WHERE closed_at IS NULL AND next_due_at IS NOT NULL
+               AND paused_since IS NULL AND next_due_at < "
+        ));
+        qb.push_bind(before);
+        push_order_scope(&mut qb, scope);
+        qb.push(" ORDER BY next_due_at, id LIMIT ");
+        qb.push_bind(i64::from(limit.clamp(1, 10_000)));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn deadline_report(&self, scope: &Scope, from: i64, to: i64, now: i64) -> StoreResult<Vec<DeadlineTally>> {
+        // Grouped by day in SQL (integer arithmetic, the same on both engines; +8 h for Beijing),
+        // then by Beijing month here.
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT (accepted_at + 28800) / 86400 AS day, kind, department_id, stage,
+                    COUNT(*) AS due, SUM(CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 1 ELSE 0 END) AS met
+             FROM work_order_deadlines WHERE accepted_at >= ",
+        );
+        qb.push_bind(from);
+        qb.push(" AND accepted_at < ");
+        qb.push_bind(to);
+        qb.push(" AND (done_at IS NOT NULL OR due_at <= ");
+        qb.push_bind(now);
+        qb.push(")");
+        push_scope(&mut qb, "bureau_id", scope);
+        qb.push(" GROUP BY (accepted_at + 28800) / 86400, kind, department_id, stage");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut out: std::collections::BTreeMap<(String, String, Option<String>, String), (i64, i64)> =
+            std::collections::BTreeMap::new();
+        for r in &rows {
+            let day: i64 = r.try_get("day").map_err(db_err)?;
+            let date = jiff::civil::date(1970, 1, 1)
+                .checked_add(jiff::Span::new().days(day))
+                .map_err(|_| corrupt("accepted_at", &day.to_string()))?;
+            let month = format!("{:04}-{:02}", date.year(), date.month());
+            let kind: String = r.try_get("kind").map_err(db_err)?;
+            let dept: Option<String> = r.try_get("department_id").map_err(db_err)?;
+            let stage: String = r.try_get("stage").map_err(db_err)?;
+            let due: i64 = r.try_get("due").map_err(db_err)?;
+            let met: Option<i64> = r.try_get("met").map_err(db_err)?;
+            let e = out.entry((month, kind, dept, stage)).or_default();
+            e.0 += due;
+            e.1 += met.unwrap_or(0);
+        }
+        out.into_iter()
+            .map(|((month, kind, department_id, stage), (due, met))| {
+                Ok(DeadlineTally {
+                    month,
+                    kind: coded("kind", &kind, OrderKind::parse)?,
+                    department_id,
+                    stage: coded("stage", &stage, Stage::parse)?,
+                    due,
+                    met,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_duty(&self, shifts: &[DutyShift]) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut n = 0;
+        for s in shifts {
+            n += sqlx::query(
+                "INSERT INTO duty_roster (id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (id) DO UPDATE SET bureau_id = excluded.bureau_id, staff_id = excluded.staff_id,
+                   duty = excluded.duty, level = excluded.level, crew_name = excluded.crew_name,
+                   vehicle = excluded.vehicle, starts_at = excluded.starts_at, ends_at = excluded.ends_at",
+            )
+            .bind(&s.id)
+            .bind(&s.bureau_id)
+            .bind(&s.staff_id)
+            .bind(&s.duty)
+            .bind(s.level)
+            .bind(&s.crew_name)
+            .bind(&s.vehicle)
+            .bind(s.starts_at)
+            .bind(s.ends_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    async fn on_duty(&self, bureau_id: &str, at: i64) -> StoreResult<Vec<DutyShift>> {
+        let rows = sqlx::query(
+            "SELECT id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at FROM duty_roster
+             WHERE bureau_id = $1 AND starts_at <= $2 AND ends_at > $2 ORDER BY level, duty, staff_id",
+        )
+        .bind(bureau_id)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DutyShift {
+                    id: r.try_get("id").map_err(db_err)?,
+                    bureau_id: r.try_get("bureau_id").map_err(db_err)?,
+                    staff_id: r.try_get("staff_id").map_err(db_err)?,
+                    duty: r.try_get("duty").map_err(db_err)?,
+                    level: r.try_get("level").map_err(db_err)?,
+                    crew_name: r.try_get("crew_name").map_err(db_err)?,
+                    vehicle: r.try_get("vehicle").map_err(db_err)?,
+                    starts_at: r.try_get("starts_at").map_err(db_err)?,
+                    ends_at: r.try_get("ends_at").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_articles(&self, articles: &[KnowledgeArticle]) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut n = 0;
+        for a in articles {
+            n += sqlx::query(
+                "INSERT INTO knowledge_articles (id, kind, subtype, title, body, tags, updated_at, updated_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subtype = excluded.subtype,
+                   title = excluded.title, body = excluded.body, tags = excluded.tags,
+                   updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(&a.id)
+            .bind(a.kind.map(|k| k.code()))
+            .bind(a.subtype.map(|s| s.code()))
+            .bind(&a.title)
+            .bind(&a.body)
+            .bind(&a.tags)
+            .bind(a.updated_at)
+            .bind(&a.updated_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
+    async fn search_articles(&self, q: &str, kind: Option<OrderKind>, limit: u32) -> StoreResult<Vec<KnowledgeArticle>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, kind, subtype, title, body, tags, updated_at, updated_by FROM knowledge_articles WHERE 1 = 1",
+        );
+        for word in q.split_whitespace().take(8) {
+            let pattern = format!("%{}", like_prefix(&word.to_lowercase()));
+            qb.push(" AND (LOWER(title) LIKE ");
+            qb.push_bind(pattern.clone());
+            qb.push(" ESCAPE '\\' OR LOWER(body) LIKE ");
+            qb.push_bind(pattern.clone());
+            qb.push(" ESCAPE '\\' OR LOWER(tags) LIKE ");
+            qb.push_bind(pattern);
+            qb.push(" ESCAPE '\\')");
+        }
+        if let Some(k) = kind {
+            qb.push(" AND (kind IS NULL OR kind = ");
+            qb.push_bind(k.code());
+            qb.push(")");
+        }
+        qb.push(" ORDER BY title, id LIMIT ");
+        qb.push_bind(i64::from(limit.clamp(1, 500)));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(KnowledgeArticle {
+                    id: r.try_get("id").map_err(db_err)?,
+                    kind: opt_coded("kind", r.try_get("kind").map_err(db_err)?, OrderKind::parse)?,
+                    subtype: opt_coded("subtype", r.try_get("subtype").map_err(db_err)?, SubType::parse)?,
+                    title: r.try_get("title").map_err(db_err)?,
+                    body: r.try_get("body").map_err(db_err)?,
+                    tags: r.try_get("tags").map_err(db_err)?,
+                    updated_at: r.try_get("updated_at").map_err(db_err)?,
+                    updated_by: r.try_get("updated_by").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+}
