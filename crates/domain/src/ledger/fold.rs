@@ -110,7 +110,8 @@ impl BillState {
     }
 
     /// The Art. 98 late fee on this bill's unpaid charge counted on `on` (see [`late_fee`]), with
-    /// the arrears belonging to the year of the billing month.
+    /// the arrears belonging to the year of the due date (the late-fee module's default reading,
+    /// [R] there).
     pub fn late_fee_quote(
         &self,
         rules: &late_fee::LateFeeRules,
@@ -119,8 +120,21 @@ impl BillState {
     ) -> late_fee::LateFeeQuote {
         let arrears = self.charged.max(Fen::ZERO);
         let pays = self.late_fee_payments();
-        late_fee::quote_with_payments(rules, class, self.period.year, self.due, arrears, &pays, on)
-            .unwrap_or_else(|_| late_fee::quote_with(rules, class, self.period.year, self.due, on, Fen::ZERO))
+        let year = self.due.year();
+        late_fee::quote_with_payments(rules, class, year, self.due, arrears, &pays, on)
+            .unwrap_or_else(|_| late_fee::quote_with(rules, class, year, self.due, on, Fen::ZERO))
+    }
+
+    /// The late fee still to post on this bill on `on`: the quote less the late fees already
+    /// posted (never negative). The app posts it as a [`EntryKind::LateFee`] entry, normally when
+    /// the arrears are paid, so that the fee is charged once.
+    pub fn late_fee_to_post(
+        &self,
+        rules: &late_fee::LateFeeRules,
+        class: late_fee::LateFeeClass,
+        on: Date,
+    ) -> Fen {
+        (self.late_fee_quote(rules, class, on).fee - self.late_fees).max(Fen::ZERO)
     }
 }
 

@@ -18,20 +18,22 @@
 //! entry re-allocated (property-tested). A reversal needs a reason and the approval of a second,
 //! different staff member ([`check_reversal`]).
 //!
-//! Submodules: [`payment`] (amount validation, idempotency, reversal checks) and [`bank_file`] (the
-//! bank batch file for 代扣/代收).
+//! Submodules: [`payment`] (amount validation, idempotency, reversal checks), [`bank_file`] (the
+//! bank batch file for 代扣/代收) and the payment [`receipt`].
 
 pub mod bank_file;
 mod fold;
 pub mod payment;
+mod receipt;
 #[cfg(test)]
 mod tests;
 
-pub use fold::{fold, fold_until, Allocation, AllocationTarget, BillState, LedgerState};
+pub use fold::{fold, fold_until, Allocation, AllocationTarget, BillState, CreditLot, LedgerState};
 pub use payment::{
     check_amount, check_refund, check_reversal, classify_submission, parse_amount, AmountLimits,
     IdempotencyKey, PaymentRequest, PriorPayment, ReversalRequest, Submission,
 };
+pub use receipt::{receipt, Receipt, ReceiptLine};
 
 use crate::error::FieldError;
 use crate::money::Fen;

@@ -116,6 +116,16 @@ fn late_fees_are_paid_after_their_bill_charge_and_before_newer_bills() {
     let b1 = bill(&s, "B1");
     assert_eq!((b1.paid_charge, b1.paid_late_fee, b1.open()), (yuan("86.70"), yuan("1"), Fen::ZERO));
     assert_eq!(bill(&s, "B2").paid_charge, yuan("2.30"));
+    // Paying exactly the charge leaves the fee open: the charge comes first.
+    let mut es = two_bills();
+    es.push(entry(
+        "f1",
+        at(2026, 3, 2, 1),
+        EntryKind::LateFee { bill: BillId("B1".into()), amount: yuan("1") },
+    ));
+    es.push(pay("p1", yuan("86.70"), at(2026, 3, 5, 10)));
+    let b1 = fold(&es).bill(&BillId("B1".into())).unwrap().clone();
+    assert_eq!((b1.charge_open(), b1.late_fee_open()), (Fen::ZERO, yuan("1")));
 }
 
 #[test]
@@ -572,4 +582,81 @@ fn a_charge_is_reversed_only_after_its_late_fees() {
     assert!(check_reversal(&es, &req("c2")).is_ok());
     es.push(req("f1").into_entry(EntryId("r1".into()), at(2026, 3, 3, 1), Channel::Counter));
     assert!(check_reversal(&es, &req("c1")).is_ok());
+}
+
+#[test]
+fn a_receipt_shows_what_the_payment_settled() {
+    let mut es = two_bills();
+    es.push(entry(
+        "f1",
+        at(2026, 3, 2, 1),
+        EntryKind::LateFee { bill: BillId("B1".into()), amount: yuan("1") },
+    ));
+    let p = pay("p1", yuan("250"), at(2026, 3, 5, 10));
+    es.push(p.clone());
+    let r = receipt(&fold(&es), &p).unwrap();
+    assert_eq!(
+        r.lines.iter().map(|l| (l.bill.0.as_str(), l.charge, l.late_fee, l.open_after)).collect::<Vec<_>>(),
+        [("B1", yuan("86.70"), yuan("1"), Fen::ZERO), ("B2", yuan("120"), Fen::ZERO, Fen::ZERO)]
+    );
+    assert_eq!((r.to_credit, r.balance_after, r.amount), (yuan("42.30"), -yuan("42.30"), yuan("250")));
+    assert!(receipt(&fold(&es), &es[0]).is_none());
+    es.push(reversal("r1", "p1", at(2026, 3, 5, 11)));
+    assert!(receipt(&fold(&es), &p).is_none());
+}
+
+#[test]
+fn the_late_fee_to_post_is_charged_once() {
+    // Other customer, 1000.00 due 31 Mar 2026, paid 10 Apr: 10 days × 2 ‰ = 20.00.
+    let mut es =
+        vec![charge("c1", "B1", period(2026, 3), date(2026, 3, 31), yuan("1000"), at(2026, 3, 20, 2))];
+    es.push(pay("p1", yuan("1000"), at(2026, 4, 10, 10)));
+    let s = fold(&es);
+    let fee =
+        bill(&s, "B1").late_fee_to_post(LateFeeRules::builtin(), LateFeeClass::Other, date(2026, 4, 10));
+    assert_eq!(fee, yuan("20"));
+    es.push(entry("f1", at(2026, 4, 10, 10), EntryKind::LateFee { bill: BillId("B1".into()), amount: fee }));
+    let s = fold(&es);
+    assert_eq!(
+        bill(&s, "B1").late_fee_to_post(LateFeeRules::builtin(), LateFeeClass::Other, date(2026, 5, 1)),
+        Fen::ZERO
+    );
+    assert_eq!(s.balance(), yuan("20"));
+}
+
+proptest! {
+    /// With bills posted in due-date order and only payments, the open bills are exactly the
+    /// newest ones: money always went to the oldest open bill first.
+    #[test]
+    fn oldest_bill_first(events in proptest::collection::vec((proptest::bool::ANY, 1i64..100_000), 0..40)) {
+        let mut es = Vec::new();
+        let mut n = 0i64;
+        for (i, (is_charge, a)) in events.iter().enumerate() {
+            let ts = at(2026, 1, 1, 0) + jiff::SignedDuration::from_hours(i as i64);
+            if *is_charge {
+                let due = date(2026, 1, 1).checked_add(jiff::Span::new().days(n)).unwrap();
+                es.push(charge(&format!("e{i}"), &format!("B{n}"), period(2026, 1), due, Fen(*a), ts));
+                n += 1;
+            } else {
+                es.push(pay(&format!("e{i}"), Fen(*a), ts));
+            }
+        }
+        let s = fold(&es);
+        let first_open = s.bills.iter().position(BillState::is_open).unwrap_or(s.bills.len());
+        for (i, b) in s.bills.iter().enumerate() {
+            if i < first_open {
+                prop_assert_eq!(b.open(), Fen::ZERO);
+            } else if i > first_open {
+                prop_assert_eq!(b.paid_charge, Fen::ZERO);
+            }
+        }
+        // Receipts of every payment, taken right after it, add up to its amount.
+        for (i, e) in es.iter().enumerate() {
+            if let EntryKind::Payment { amount, .. } = e.kind {
+                let r = receipt(&fold(&es[..=i]), e).unwrap();
+                let lines: Fen = r.lines.iter().map(|l| l.charge + l.late_fee).sum();
+                prop_assert_eq!(lines + r.to_credit, amount);
+            }
+        }
+    }
 }
