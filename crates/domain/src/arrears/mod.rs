@@ -219,7 +219,7 @@ pub fn reminder_at(v: &ArrearsVersion, due: Date, index: usize) -> Option<Timest
 
 /// How many days before the cut the notice must be served. Days are counted by Beijing date: a
 /// notice served on 8 April announces a cut on 15 April at the earliest when 7 days are required,
-/// whatever the hour (our reading of "提前7天送达" [R]; the final reminder is timed in minutes).
+/// whatever the hour (our reading of "提前7天送达" \[R\]; the final reminder is timed in minutes).
 pub fn notice_days(v: &ArrearsVersion, class: NoticeClass) -> i64 {
     match class {
         NoticeClass::Residential => v.residential_notice_days,
@@ -394,7 +394,9 @@ pub fn next_action(
         let stale_at = latest_cut(v, n.served_at);
         let lead = final_reminder_lead(v, case.class);
         let reminded = lead.is_zero() || case.final_reminder_sent_at.is_some();
-        let lapsed = if reminded { now > stale_at.max(n.planned_cut_at) } else { now > n.planned_cut_at };
+        let lapsed = if reminded { now > stale_at.max(n.planned_cut_at) } else { now > n.planned_cut_at }
+            // A part payment can leave only newer arrears, not yet 30 days overdue at the cut.
+            || n.planned_cut_at < disconnection_allowed_from(v, due);
         if !lapsed {
             if !reminded {
                 let at = final_reminder_at(v, case.class, n.planned_cut_at);

@@ -117,6 +117,12 @@ fn payment_before_the_cut_cancels_and_lapsed_notices_are_served_again() {
     c.final_reminder_sent_at = Some(bj(2026, 4, 15, 8, 30));
     assert_eq!(next(&c, bj(2026, 4, 15, 16, 59)).step, Step::OrderDisconnection);
     assert_eq!(next(&c, bj(2026, 4, 15, 17, 1)).step.code(), "serve_notice");
+    // Part paid, leaving only the April bill (due 15 April): the notice no longer holds.
+    let mut part = c.clone();
+    part.oldest_overdue_due = Some(date(2026, 4, 15));
+    let a = next(&part, bj(2026, 4, 16, 0, 0));
+    assert_eq!(a.step, Step::ServeNotice { planned_cut_at: bj(2026, 5, 16, 9, 0), copy_to_authority: false });
+    assert_eq!(a.not_before, bj(2026, 5, 9, 9, 0));
     // Paid in full: withdraw.
     c.arrears = Fen::ZERO;
     c.oldest_overdue_due = None;

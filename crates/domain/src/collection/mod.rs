@@ -8,7 +8,7 @@
 //!
 //! **Collection rate (电费回收率)**, as we define it (the State Grid assessment uses this ratio;
 //! the exact assessment formula of a province — e.g. whether arrears of earlier years enter the
-//! denominator — is [R] and must be checked against the provincial 考核办法):
+//! denominator — is \[R\] and must be checked against the provincial 考核办法):
 //!
 //! ```text
 //!                     electricity charges of the bills of the periods, collected by the cut-off

@@ -111,7 +111,7 @@ impl BillState {
 
     /// The Art. 98 late fee on this bill's unpaid charge counted on `on` (see [`late_fee`]), with
     /// the arrears belonging to the year of the due date (the late-fee module's default reading,
-    /// [R] there).
+    /// \[R\] there).
     pub fn late_fee_quote(
         &self,
         rules: &late_fee::LateFeeRules,
