@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod billing;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
+mod bill;
 mod grid;
 mod service;
 
@@ -79,6 +80,16 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         cmd: service::OutboxCmd,
+    },
+    /// Billing: the bill run, bill quotes (电费试算), reading imports, exceptions, bills.
+    Bill {
+        #[command(subcommand)]
+        cmd: Box<bill::BillCommand>,
+    },
+    /// Benchmarks: `bench bill-run`.
+    Bench {
+        #[command(subcommand)]
+        cmd: bill::BenchCommand,
     },
 }
 
@@ -237,6 +248,8 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
+        Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
+        Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,
         Command::Export { kind } => {
             let Some(k) = bureau_app::register::ExportKind::parse(&kind) else {
                 return Err(Failure::Input(format!("kind: unknown '{kind}'; use customers or books")));
@@ -268,7 +281,7 @@ async fn serve(store: bureau_store::DynStore, listen: &str) -> Result<(), Failur
 }
 
 /// Peak resident memory of this process (VmHWM), for the generator's summary.
-fn peak_memory_mib() -> String {
+pub(crate) fn peak_memory_mib() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))

@@ -6,6 +6,7 @@
 //! the repository) and validated on load; the defaults ship with the program.
 
 pub mod arrears;
+pub mod bill;
 pub mod calendar;
 pub mod collection;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod late_fee;
 pub mod ledger;
 pub mod money;
 pub mod org;
+pub mod reading;
 pub mod register;
 pub mod service;
 pub mod tariff;

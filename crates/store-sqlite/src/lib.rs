@@ -98,3 +98,4 @@ include!("../../store/shared/sql_store.rs");
 include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
+include!("../../store/shared/billing_sql.rs");

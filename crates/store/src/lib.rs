@@ -10,12 +10,14 @@
 //! - money is integer fen; register readings are integer hundredths of a register unit;
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
+mod billing;
 mod models;
 mod outage;
 pub mod outbox;
 mod scope;
 pub mod service;
 
+pub use billing::*;
 pub use models::*;
 pub use outage::*;
 pub use outbox::*;
@@ -164,6 +166,7 @@ pub trait Store:
     + OutboxStore
     + OutageStore
     + ServiceStore
+    + BillStore
     + Send
     + Sync
 {

@@ -6,6 +6,7 @@
 //! memory than thirty-five thousand. Resumable: every chunk is one transaction and a rerun skips the
 //! chunks already written, so a generator killed half way and run again ends with the same database.
 
+mod billing;
 mod grid;
 mod names;
 pub mod org;
@@ -227,6 +228,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     flush(store, std::mem::take(&mut batch), &mut summary, &bar).await?;
     bar.finish_and_clear();
     summary.customers = seq;
+    billing::history(store, opts).await?;
     Ok(summary)
 }
 

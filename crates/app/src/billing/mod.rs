@@ -1,0 +1,358 @@
+//! Billing use cases: the bill run (出账), bills and their corrections (退补), the reading
+//! exceptions queue, reading imports and the bill quote (电费试算).
+//!
+//! The bill run reads customers in account order, a chunk at a time, together with their readings
+//! and recent bills (three key-range queries per chunk, never one query per customer); computes the
+//! chunk's bills on every core; and writes each chunk in one transaction with "insert unless
+//! present". Writing chunk k overlaps loading and computing chunk k + 1. A run killed at any point
+//! and started again skips the customers that already have a bill and finishes the rest: exactly
+//! one bill per customer and period.
+
+mod compute;
+pub mod readings;
+
+pub use compute::{bill_account, Ctx, Outcome};
+
+use crate::access::Actor;
+use crate::error::{AppError, AppResult};
+use bureau_domain::bill::BillState;
+use bureau_domain::error::FieldError;
+use bureau_domain::i18n::Lang;
+use bureau_domain::money::Fen;
+use bureau_domain::org::Role;
+use bureau_domain::reading::ReadingRules;
+use bureau_domain::tariff::{quote as tariff_quote, BillPeriod, Quote, QuoteRequest, TariffBook};
+use bureau_store::{
+    BillRunRecord, BillWrite, BillingChunk, DynStore, PeriodTotals, ReadingException, StoreError, StoredBill,
+};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Roles that may run bills and correct them.
+const BILLING_ROLES: &[Role] = &[Role::CounterClerk, Role::Manager];
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub period: BillPeriod,
+    pub book_id: Option<String>,
+    /// Customers per chunk (one read pass and one write transaction each).
+    pub chunk: u32,
+    /// Compute threads (default: the machine's cores).
+    pub threads: usize,
+    pub today: Date,
+    pub estimate_missing: bool,
+    pub rules: ReadingRules,
+}
+
+impl RunOptions {
+    pub fn new(period: BillPeriod, today: Date) -> RunOptions {
+        RunOptions {
+            period,
+            book_id: None,
+            chunk: 5000,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            today,
+            estimate_missing: false,
+            rules: ReadingRules::default(),
+        }
+    }
+}
+
+/// What a run did, and where the period stands after it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunSummary {
+    pub period: String,
+    /// Customers looked at (those without a bill for the period when the run started).
+    pub customers: u64,
+    /// Bills this run issued.
+    pub bills: u64,
+    pub kwh: Decimal,
+    pub total: Fen,
+    /// Exceptions this run recorded (new ones; an exception already queued is not counted again).
+    pub exceptions: u64,
+    pub estimates: u64,
+    /// The period after the run: every live bill and every open exception.
+    pub period_totals: PeriodTotals,
+}
+
+fn now_unix() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Computes a loaded chunk on `threads` threads.
+fn compute_chunk(ctx: &Ctx, chunk: &BillingChunk, threads: usize) -> BillWrite {
+    // The rows come in account order: slice readings and history per account with two cursors.
+    let mut spans = Vec::with_capacity(chunk.accounts.len());
+    let (mut ri, mut hi) = (0, 0);
+    for a in &chunk.accounts {
+        let id = a.customer_id.as_str();
+        while ri < chunk.readings.len() && chunk.readings[ri].customer_id.as_str() < id {
+            ri += 1;
+        }
+        let r0 = ri;
+        while ri < chunk.readings.len() && chunk.readings[ri].customer_id == id {
+            ri += 1;
+        }
+        while hi < chunk.history.len() && chunk.history[hi].customer_id.as_str() < id {
+            hi += 1;
+        }
+        let h0 = hi;
+        while hi < chunk.history.len() && chunk.history[hi].customer_id == id {
+            hi += 1;
+        }
+        spans.push((r0..ri, h0..hi));
+    }
+    let per = chunk.accounts.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<BillWrite> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunk
+            .accounts
+            .chunks(per)
+            .zip(spans.chunks(per))
+            .map(|(accounts, spans)| {
+                s.spawn(move || {
+                    let mut w = BillWrite::default();
+                    for (a, (r, h)) in accounts.iter().zip(spans) {
+                        match bill_account(ctx, a, &chunk.readings[r.clone()], &chunk.history[h.clone()]) {
+                            Outcome::Bill(b, est) => {
+                                w.bills.push(*b);
+                                w.estimates.extend(est);
+                            }
+                            Outcome::Held(e) => w.exceptions.extend(e),
+                        }
+                    }
+                    w
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("bill computation does not panic")).collect()
+    });
+    let mut out = BillWrite::default();
+    for p in parts {
+        out.bills.extend(p.bills);
+        out.exceptions.extend(p.exceptions);
+        out.estimates.extend(p.estimates);
+    }
+    out
+}
+
+/// Runs the bills of a period: see the module documentation. `progress` is told how many customers
+/// each chunk covered.
+pub async fn run(
+    store: &DynStore,
+    actor: &Actor,
+    tariffs: &TariffBook,
+    opts: &RunOptions,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> AppResult<RunSummary> {
+    actor.require_any(BILLING_ROLES)?;
+    if let Some(book) = &opts.book_id {
+        if !store.book_exists(book).await? {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "book",
+                "unknown",
+                format!("没有这个抄表段：{book}"),
+                format!("no such reading book: {book}"),
+            )]));
+        }
+    }
+    let period = opts.period.to_string();
+    let started_at = now_unix();
+    let run_id = format!("{period}-{}-{started_at}", opts.book_id.as_deref().unwrap_or("all"));
+    let mut record = BillRunRecord {
+        run_id,
+        period: period.clone(),
+        book_id: opts.book_id.clone(),
+        started_at,
+        finished_at: None,
+        bills: 0,
+        kwh: Decimal::ZERO,
+        total: Fen(0),
+        exceptions: 0,
+        started_by: actor.staff_id.clone(),
+    };
+    store.save_bill_run(&record).await?;
+
+    let mut summary = RunSummary { period: period.clone(), ..Default::default() };
+    let mut after: Option<String> = None;
+    let mut pending: Option<tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts)>>> =
+        None;
+    let tariffs = std::sync::Arc::new(tariffs.clone());
+    loop {
+        let chunk = store
+            .billing_chunk(&actor.scope, &period, opts.book_id.as_deref(), after.as_deref(), opts.chunk)
+            .await?;
+        let Some(last) = chunk.accounts.last() else { break };
+        after = Some(last.customer_id.clone());
+        let n = chunk.accounts.len() as u64;
+        summary.customers += n;
+        let (tariffs2, rules, period_v, today, est, threads) = (
+            tariffs.clone(),
+            opts.rules.clone(),
+            opts.period,
+            opts.today,
+            opts.estimate_missing,
+            opts.threads,
+        );
+        let write = tokio::task::spawn_blocking(move || {
+            let ctx = Ctx {
+                tariffs: &tariffs2,
+                rules: &rules,
+                period: period_v,
+                today,
+                now: now_unix(),
+                estimate_missing: est,
+            };
+            compute_chunk(&ctx, &chunk, threads)
+        })
+        .await
+        .map_err(|e| AppError::Store(StoreError::Database(format!("bill computation failed: {e}"))))?;
+        if let Some(h) = pending.take() {
+            absorb(&mut summary, h).await?;
+        }
+        let store2 = store.clone();
+        pending = Some(tokio::spawn(async move {
+            let counts = store2.write_bills(&write).await?;
+            Ok((write, counts))
+        }));
+        progress(n);
+    }
+    if let Some(h) = pending.take() {
+        absorb(&mut summary, h).await?;
+    }
+    summary.period_totals = store.period_totals(&actor.scope, &period).await?;
+    record.finished_at = Some(now_unix());
+    record.bills = summary.bills;
+    record.kwh = summary.kwh;
+    record.total = summary.total;
+    record.exceptions = summary.exceptions;
+    store.save_bill_run(&record).await?;
+    Ok(summary)
+}
+
+async fn absorb(
+    summary: &mut RunSummary,
+    h: tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts)>>,
+) -> AppResult<()> {
+    let (write, counts) =
+        h.await.map_err(|e| AppError::Store(StoreError::Database(format!("bill write failed: {e}"))))??;
+    summary.bills += counts.bills;
+    summary.exceptions += counts.exceptions;
+    summary.estimates += counts.estimates;
+    // The loader leaves out billed customers, so every bill computed here was new unless another
+    // run wrote it at the same time; the period totals after the run are the database's own sums.
+    if counts.bills == write.bills.len() as u64 {
+        for b in &write.bills {
+            summary.kwh += b.kwh;
+            summary.total += b.total;
+        }
+    }
+    Ok(())
+}
+
+/// A bill quote (电费试算) on the builtin or operator tariffs; anyone logged in may ask.
+pub fn quote(tariffs: &TariffBook, req: &QuoteRequest, lang: Lang) -> AppResult<Quote> {
+    Ok(tariff_quote(tariffs, req, lang)?)
+}
+
+/// A customer's bills, newest first, all revisions (cancelled ones included, so that a rebill's
+/// history reads in order).
+pub async fn bills_of(
+    store: &DynStore,
+    actor: &Actor,
+    customer_id: &str,
+    limit: u32,
+) -> AppResult<Vec<StoredBill>> {
+    let c = store
+        .get_customer(&actor.scope, customer_id)
+        .await
+        .map_err(|e| AppError::or_not_found(e, "customer", customer_id))?;
+    actor.require_bureau(&c.bureau_id)?;
+    Ok(store.bills_of(customer_id, limit.clamp(1, 240)).await?)
+}
+
+/// One bill (the live revision unless `revision` is given), for the bill page.
+pub async fn bill(
+    store: &DynStore,
+    actor: &Actor,
+    customer_id: &str,
+    period: &str,
+    revision: Option<i64>,
+) -> AppResult<(bureau_domain::register::Customer, StoredBill)> {
+    BillPeriod::parse("period", period)?;
+    let c = store
+        .get_customer(&actor.scope, customer_id)
+        .await
+        .map_err(|e| AppError::or_not_found(e, "customer", customer_id))?;
+    let b = store
+        .get_bill(customer_id, period, revision)
+        .await
+        .map_err(|e| AppError::or_not_found(e, "bill", &format!("{customer_id}/{period}")))?;
+    Ok((c, b))
+}
+
+/// Cancel-and-rebill (退补): cancels the live revision and, unless `rebill` is false, issues the next
+/// revision recomputed from the readings as they are now (corrected readings imported since are
+/// used). The cancelled revision stays readable.
+#[allow(clippy::too_many_arguments)] // the use case takes that many inputs
+pub async fn cancel_and_rebill(
+    store: &DynStore,
+    actor: &Actor,
+    tariffs: &TariffBook,
+    customer_id: &str,
+    period: &str,
+    reason: &str,
+    rebill: bool,
+    today: Date,
+) -> AppResult<Option<StoredBill>> {
+    actor.require_any(BILLING_ROLES)?;
+    let p = BillPeriod::parse("period", period)?;
+    let reason = bureau_domain::error::required("reason", reason)?;
+    let (_, live) = bill(store, actor, customer_id, period, None).await?;
+    if live.state == BillState::Cancelled {
+        return Err(AppError::Conflict(FieldError::new(
+            "state",
+            "cancelled",
+            "账单已作废",
+            "the bill is already cancelled",
+        )));
+    }
+    live.state.to(BillState::Cancelled)?;
+    let replacement = if rebill {
+        let rules = ReadingRules::default();
+        let ctx = Ctx { tariffs, rules: &rules, period: p, today, now: now_unix(), estimate_missing: false };
+        let loaded = store.billing_account(&actor.scope, customer_id, period).await?;
+        match loaded.accounts.first().map(|a| bill_account(&ctx, a, &loaded.readings, &loaded.history)) {
+            Some(Outcome::Bill(mut b, _)) => {
+                b.revision = live.revision + 1;
+                Some(*b)
+            }
+            Some(Outcome::Held(e)) => {
+                let e: &ReadingException = &e[0];
+                return Err(AppError::Invalid(vec![FieldError::new(
+                    "readings",
+                    "held",
+                    e.detail.zh.clone(),
+                    e.detail.en.clone(),
+                )]));
+            }
+            None => return Err(AppError::not_found("customer", customer_id)),
+        }
+    } else {
+        None
+    };
+    store.cancel_bill(customer_id, period, live.revision, reason, now_unix(), replacement.as_ref()).await?;
+    Ok(replacement)
+}
+
+/// Open exceptions of a period.
+pub async fn exceptions(
+    store: &DynStore,
+    actor: &Actor,
+    period: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> AppResult<Vec<ReadingException>> {
+    BillPeriod::parse("period", period)?;
+    Ok(store.list_exceptions(&actor.scope, period, after, limit.clamp(1, 1000)).await?)
+}

@@ -1,0 +1,222 @@
+//! Bills, their lines, the reading exceptions queue and bill runs.
+//!
+//! A bill row is one revision of the bill of a customer and a billing month. The bill run writes
+//! revision 0 with "insert unless present", so that it can be run again (or after being killed) and
+//! still leave exactly one bill per customer and period. A correction cancels the live revision and
+//! issues the next one in one transaction (退补), keeping the cancelled one readable.
+
+use crate::{Reading, Scope, StoreResult};
+use async_trait::async_trait;
+use bureau_domain::bill::BillState;
+use bureau_domain::i18n::Text;
+use bureau_domain::money::Fen;
+use bureau_domain::reading::ExceptionKind;
+use bureau_domain::register::{Contract, Meter};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// What the bill run needs of one customer, loaded in one pass for a chunk of customers.
+#[derive(Clone, Debug)]
+pub struct BillingAccount {
+    pub customer_id: String,
+    pub bureau_id: String,
+    pub book_id: Option<String>,
+    /// The book's reading day (抄表例日), if the customer is in a book.
+    pub reading_day: Option<i64>,
+    /// The active meter.
+    pub meter: Option<Meter>,
+    /// The contract in force over the period (the latest if several).
+    pub contract: Option<Contract>,
+}
+
+/// A bill of an earlier period, for the history check and the annual tier counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillHistory {
+    pub customer_id: String,
+    pub period: String,
+    pub kwh: Decimal,
+    /// The annual tier counter after that bill (annual tier tariffs only).
+    pub ytd_kwh: Option<Decimal>,
+}
+
+/// One chunk of customers to bill, with their readings and recent bills.
+#[derive(Clone, Debug, Default)]
+pub struct BillingChunk {
+    /// In account order; only customers without a bill (of any revision) for the period.
+    pub accounts: Vec<BillingAccount>,
+    /// Readings of these customers from the first day of the month before the period to the last
+    /// day of the period, in (customer, meter, date) order.
+    pub readings: Vec<Reading>,
+    /// Live bills of these customers in the twelve months before the period.
+    pub history: Vec<BillHistory>,
+}
+
+/// An itemised line of a stored bill.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredBillLine {
+    pub line_no: i64,
+    pub code: String,
+    pub description: Text,
+    pub quantity: Decimal,
+    pub unit: String,
+    pub unit_price: Decimal,
+    pub amount: Fen,
+    pub tier: Option<i64>,
+    pub ytd_kwh: Option<Decimal>,
+}
+
+/// A stored bill revision with its lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredBill {
+    pub customer_id: String,
+    /// `YYYY-MM`.
+    pub period: String,
+    pub revision: i64,
+    pub bureau_id: String,
+    pub book_id: Option<String>,
+    pub tariff_id: String,
+    pub state: BillState,
+    /// First and last day of consumption.
+    pub start_on: String,
+    pub end_on: String,
+    pub meter_id: String,
+    pub multiplier: i64,
+    pub prev_read_on: Option<String>,
+    pub curr_read_on: String,
+    pub prev_total: Decimal,
+    pub curr_total: Decimal,
+    /// Billed on an estimated reading (估抄, 供电营业规则 Art. 83).
+    pub estimated: bool,
+    pub kwh: Decimal,
+    pub ytd_kwh: Option<Decimal>,
+    /// The sum of the lines.
+    pub total: Fen,
+    /// Government funds contained in the total, for remittance.
+    pub funds: Fen,
+    pub paid: Fen,
+    pub issued_on: Option<String>,
+    pub due_on: Option<String>,
+    pub created_at: i64,
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub lines: Vec<StoredBillLine>,
+}
+
+/// A reading held for review instead of billed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReadingException {
+    pub customer_id: String,
+    pub period: String,
+    pub kind: ExceptionKind,
+    pub bureau_id: String,
+    pub meter_id: Option<String>,
+    pub read_on: Option<String>,
+    pub detail: Text,
+    pub created_at: i64,
+}
+
+/// What one chunk of a bill run writes, in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct BillWrite {
+    pub bills: Vec<StoredBill>,
+    pub exceptions: Vec<ReadingException>,
+    /// Estimated readings (估抄) made for missing ones.
+    pub estimates: Vec<Reading>,
+}
+
+/// What a write actually added (rows already present are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BillWriteCounts {
+    pub bills: u64,
+    pub exceptions: u64,
+    pub estimates: u64,
+}
+
+/// A bill run's record: who started it, when, and what it issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BillRunRecord {
+    pub run_id: String,
+    pub period: String,
+    pub book_id: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub bills: u64,
+    pub kwh: Decimal,
+    pub total: Fen,
+    pub exceptions: u64,
+    pub started_by: String,
+}
+
+/// Live bills and open exceptions of a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PeriodTotals {
+    pub bills: u64,
+    pub kwh: Decimal,
+    pub total: Fen,
+    /// Exceptions of customers that still have no live bill for the period.
+    pub open_exceptions: u64,
+}
+
+#[async_trait]
+pub trait BillStore {
+    /// The next chunk of customers to bill for `period` (`YYYY-MM`), after account `after`, at most
+    /// `limit` of them; customers already billed for the period (any revision) are left out.
+    async fn billing_chunk(
+        &self,
+        scope: &Scope,
+        period: &str,
+        book_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<BillingChunk>;
+    /// One customer's billing inputs for a period, whether or not it is billed already (for a
+    /// rebill); the history leaves out the period itself.
+    async fn billing_account(
+        &self,
+        scope: &Scope,
+        customer_id: &str,
+        period: &str,
+    ) -> StoreResult<BillingChunk>;
+    /// Writes a chunk's bills, lines, exceptions and estimated readings in one transaction; rows
+    /// already present are kept as they are.
+    async fn write_bills(&self, write: &BillWrite) -> StoreResult<BillWriteCounts>;
+    /// Every revision of a customer's bills, newest period first, with lines.
+    async fn bills_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<StoredBill>>;
+    /// One bill revision with its lines; `revision` `None` is the live one (else the latest).
+    async fn get_bill(
+        &self,
+        customer_id: &str,
+        period: &str,
+        revision: Option<i64>,
+    ) -> StoreResult<StoredBill>;
+    /// Live bills of a period in account order after `after`, without lines.
+    async fn list_bills(
+        &self,
+        scope: &Scope,
+        period: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredBill>>;
+    /// Cancels the live revision and stores `replacement` (the next revision) in one transaction.
+    /// `NotFound` when there is no live revision `revision`.
+    async fn cancel_bill(
+        &self,
+        customer_id: &str,
+        period: &str,
+        revision: i64,
+        reason: &str,
+        at: i64,
+        replacement: Option<&StoredBill>,
+    ) -> StoreResult<()>;
+    /// Open exceptions of a period (customers without a live bill), in account order.
+    async fn list_exceptions(
+        &self,
+        scope: &Scope,
+        period: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReadingException>>;
+    async fn period_totals(&self, scope: &Scope, period: &str) -> StoreResult<PeriodTotals>;
+    async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()>;
+    async fn list_bill_runs(&self, limit: u32) -> StoreResult<Vec<BillRunRecord>>;
+}
