@@ -375,6 +375,25 @@ impl OutageStore for SqlStore {
         Ok(n)
     }
 
+    async fn customers_at(&self, scope: &Scope, load_ids: &[String]) -> StoreResult<Vec<Customer>> {
+        let mut out = Vec::new();
+        for chunk in load_ids.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE supply_point IN ("));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            push_scope(&mut qb, "bureau_id", scope);
+            let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+            for r in &rows {
+                out.push(customer_from_row(r)?);
+            }
+        }
+        out.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(out)
+    }
+
     async fn save_plan(&self, p: &SwitchingPlanRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO switching_plans (id, bureau_id, work_branch, starts_at, ends_at, state, plan_json, affected,

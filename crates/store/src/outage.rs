@@ -152,6 +152,13 @@ pub trait OutageStore {
     /// Inserts many finished outages at once (generators, imports of history); existing ids are kept.
     async fn insert_outage_history(&self, outages: &[OutageWithPoints]) -> StoreResult<u64>;
 
+    /// Customers supplied at these load points (the register's `supply_point`), in account order.
+    async fn customers_at(
+        &self,
+        scope: &Scope,
+        load_ids: &[String],
+    ) -> StoreResult<Vec<bureau_domain::register::Customer>>;
+
     async fn save_plan(&self, plan: &SwitchingPlanRow) -> StoreResult<()>;
     async fn get_plan(&self, scope: &Scope, id: &str) -> StoreResult<SwitchingPlanRow>;
     async fn list_plans(&self, scope: &Scope, limit: u32) -> StoreResult<Vec<SwitchingPlanRow>>;

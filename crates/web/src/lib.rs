@@ -22,11 +22,13 @@ pub struct AppState {
     pub store: DynStore,
     pub metrics: Arc<metrics::Metrics>,
     pub actors: Arc<auth::ActorCache>,
+    /// The live grid model of each bureau (tracing, prediction).
+    pub grid: Arc<bureau_app::grid::ops::GridCache>,
 }
 
 impl AppState {
     pub fn new(store: DynStore) -> AppState {
-        AppState { store, metrics: Arc::default(), actors: Arc::default() }
+        AppState { store, metrics: Arc::default(), actors: Arc::default(), grid: Arc::default() }
     }
 }
 

@@ -10,8 +10,10 @@ use bureau_domain::org::Role;
 use bureau_grid::{Branch, BranchKind, ModelError, ModelErrors, Network, Node, NodeKind, Params, Reason};
 use bureau_store::{DynStore, GridBranch, GridNode, Scope, UpsertCounts};
 
+pub mod notify;
 pub mod ops;
 pub mod outage;
+pub mod plans;
 pub mod stats;
 
 /// Roles that may read the grid.

@@ -178,8 +178,9 @@ pub struct TreeNode {
     pub customers: u64,
 }
 
-/// The network as trees from each source over the current closed devices (open devices shown as
-/// leaves with their far side below them), for the dispatcher's view.
+/// The network as trees from each source in its normal configuration (normally-open ties left
+/// out), each node with its current energisation and the current state of the device above it,
+/// for the dispatcher's view. Nodes no source reaches in the normal state come last, at depth 0.
 pub async fn feeder_tree(
     store: &DynStore,
     cache: &GridCache,
@@ -193,8 +194,11 @@ pub async fn feeder_tree(
     let n = net.nodes().len();
     let mut seen = vec![false; n];
     let mut out = Vec::with_capacity(n);
-    // Depth-first from each source, following closed branches first and listing open ones too.
-    for s in (0..n).filter(|&v| net.nodes()[v].kind == NodeKind::Source) {
+    let roots: Vec<usize> = (0..n)
+        .filter(|&v| net.nodes()[v].kind == NodeKind::Source)
+        .chain((0..n).filter(|&v| net.nodes()[v].kind != NodeKind::Source))
+        .collect();
+    for s in roots {
         let mut stack: Vec<(usize, usize, Option<usize>)> = vec![(s, 0, None)];
         while let Some((v, depth, via)) = stack.pop() {
             if seen[v] {
@@ -214,14 +218,10 @@ pub async fn feeder_tree(
                 energised: net.energised_mask()[v],
                 customers: node.customers as u64,
             });
-            // An open device ends the walk: its far side belongs to the feeder that supplies it.
-            if vb.is_some_and(|b| b.open) {
-                continue;
-            }
             let mut next: Vec<(usize, usize, Option<usize>)> = net
                 .neighbours(v)
                 .iter()
-                .filter(|&&(_, w)| !seen[w])
+                .filter(|&&(bi, w)| !seen[w] && !net.branches()[bi].normal_open)
                 .map(|&(bi, w)| (w, depth + 1, Some(bi)))
                 .collect();
             next.reverse();

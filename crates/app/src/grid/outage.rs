@@ -7,6 +7,7 @@
 //! predictions up (several fuses under one breaker become the breaker) and merges events. A call at a
 //! load point already cut off by a confirmed outage joins that outage directly.
 
+use super::notify;
 use super::ops::{new_id, GridCache};
 use super::{OPERATORS, READERS};
 use crate::access::Actor;
@@ -125,6 +126,29 @@ fn point_at(net: &Network, load: &str, at: i64, outage_id: &str) -> Vec<OutagePo
 fn totals(o: &mut Outage, points: &[OutagePoint]) {
     o.customers = points.iter().map(|p| p.customers).sum();
     o.mv_users = points.len() as i64;
+}
+
+/// Tells the customers cut off by a confirmed outage, with the estimated restoration time.
+async fn tell_out(store: &DynStore, o: &Outage, points: &[OutagePoint], now: i64) -> AppResult<u64> {
+    let loads: Vec<String> =
+        points.iter().filter(|p| p.restored_at.is_none()).map(|p| p.load_id.clone()).collect();
+    let etr = o.etr.map_or("尽快".to_string(), |e| format!("预计{}", notify::local_time(e)));
+    let body = format!(
+        "【供电公司】您所在台区因{}停电，{}恢复供电。给您带来不便，敬请谅解。",
+        if o.class == "planned" { "计划检修" } else { "故障" },
+        etr
+    );
+    notify::sms_to_customers_at(
+        store,
+        &o.bureau_id,
+        &loads,
+        &format!("outage:{}:notice", o.id),
+        "停电通知",
+        &body,
+        None,
+        now,
+    )
+    .await
 }
 
 /// Takes a trouble call, groups it with the other open calls and returns the outage it belongs to.
@@ -459,6 +483,7 @@ pub async fn confirm(
     totals(&mut o, &points);
     let note = format!("confirmed{}", o.device.as_ref().map(|d| format!(" at {d}")).unwrap_or_default());
     store.save_outage(&o, &points, &log(&o, actor, now, note)).await?;
+    tell_out(store, &o, &points, now).await?;
     Ok(o)
 }
 
@@ -518,6 +543,7 @@ pub async fn declare(
     let points = points_below(&net, device, started, &o.id);
     totals(&mut o, &points);
     store.save_outage(&o, &points, &log(&o, actor, now, format!("declared at {device}"))).await?;
+    tell_out(store, &o, &points, now).await?;
     Ok(o)
 }
 
@@ -602,6 +628,12 @@ pub async fn restore(
     let note =
         if loads.is_empty() { "restored".to_string() } else { format!("restored {}", loads.join(", ")) };
     store.save_outage(&o, &points, &log(&o, actor, at, note)).await?;
+    let back: Vec<String> =
+        points.iter().filter(|p| p.restored_at == Some(at)).map(|p| p.load_id.clone()).collect();
+    let body =
+        format!("【供电公司】您所在台区已于{}恢复供电。如仍未来电，请拨打95598。", notify::local_time(at));
+    let key = format!("outage:{}:restored", o.id);
+    notify::sms_to_customers_at(store, &o.bureau_id, &back, &key, "恢复供电通知", &body, None, at).await?;
     Ok(o)
 }
 

@@ -2,6 +2,7 @@
 //! router and in the OpenAPI document at once, so the document covers every endpoint.
 
 mod dto;
+mod grid;
 mod register;
 mod session;
 
@@ -53,4 +54,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register::list_org_units))
         .routes(routes!(register::import_csv))
         .routes(routes!(register::export_csv))
+        .routes(routes!(grid::tree))
+        .routes(routes!(grid::switch))
+        .routes(routes!(grid::switch_ops))
+        .routes(routes!(grid::report_call))
+        .routes(routes!(grid::active, grid::declare))
+        .routes(routes!(grid::get_outage))
+        .routes(routes!(grid::confirm))
+        .routes(routes!(grid::etr))
+        .routes(routes!(grid::restore))
+        .routes(routes!(grid::close))
+        .routes(routes!(grid::callback))
+        .routes(routes!(grid::reliability))
+        .routes(routes!(grid::create_plan, grid::list_plans))
+        .routes(routes!(grid::get_plan))
+        .routes(routes!(grid::notify_plan))
+        .routes(routes!(grid::execute_plan))
 }

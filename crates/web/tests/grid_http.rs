@@ -1,0 +1,243 @@
+//! The grid API against the real server on both databases: tracing, switch operations, trouble
+//! calls to outages through their life cycle with notices in the outbox, planned work with ring
+//! transfer and its 7-day notice, and reliability statistics.
+
+mod support;
+
+use bureau_store::OutboxQuery;
+use bureau_store_tests::TestDb;
+use serde_json::{json, Value};
+use support::app::TestApp;
+
+/// 2,000 customers: 17 transformers on F01 (sections 1 to 4), F02 empty, the tie at their far ends.
+async fn apps() -> anyhow::Result<Vec<TestApp>> {
+    let mut apps = Vec::new();
+    for db in TestDb::each().await? {
+        let mut o = bureau_app::demo::DemoOptions::new(jiff::civil::date(2026, 11, 27));
+        o.customers = 2000;
+        bureau_app::demo::generate(&db.store, &o).await?;
+        apps.push(TestApp::start(db).await?);
+    }
+    Ok(apps)
+}
+
+async fn body(r: reqwest::Response) -> anyhow::Result<(u16, Value)> {
+    let status = r.status().as_u16();
+    let text = r.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+#[tokio::test]
+async fn switching_and_outages_through_the_api() -> anyhow::Result<()> {
+    for app in apps().await? {
+        let d = app.login("dispatcher").await?;
+        let (st, tree) = body(app.get("/api/v1/grid/tree", &d).await?).await?;
+        assert_eq!(st, 200);
+        let t11 = tree.as_array().unwrap().iter().find(|n| n["id"] == "F01-T11").unwrap();
+        assert_eq!((t11["energised"].as_bool(), t11["via"].as_str()), (Some(true), Some("F01-TR11")));
+
+        let (st, r) =
+            body(app.post_json("/api/v1/grid/switch", &d, &json!({"branch": "F01-K3", "open": true})).await?)
+                .await?;
+        assert_eq!(st, 200, "{r}");
+        assert!(r["loads_lost"].as_array().unwrap().contains(&json!("F01-T31")));
+        assert_eq!(r["op"]["by_staff"], "dispatcher");
+        let (st, e) =
+            body(app.post_json("/api/v1/grid/switch", &d, &json!({"branch": "F01-K3", "open": true})).await?)
+                .await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (409, Some("open")));
+        let (st, e) =
+            body(app.post_json("/api/v1/grid/switch", &d, &json!({"branch": "NOPE", "open": true})).await?)
+                .await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("branch")));
+        assert!(e["error"]["message"].as_str().unwrap().contains("不存在"), "Chinese by default: {e}");
+        let (st, e) =
+            body(app.post_json("/api/v1/grid/switch", &d, &json!({"branch": "F01-K3"})).await?).await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("body")), "{e}");
+        let (st, _) = body(
+            app.post_json("/api/v1/grid/switch", &d, &json!({"branch": "F01-K3", "open": false})).await?,
+        )
+        .await?;
+        assert_eq!(st, 200);
+        let (_, ops) = body(app.get("/api/v1/grid/switch-ops?branch=F01-K3", &d).await?).await?;
+        assert_eq!(ops.as_array().unwrap().len(), 2);
+        // A counter clerk may not operate the grid.
+        let c = app.login("clerk").await?;
+        let (st, _) =
+            body(app.post_json("/api/v1/grid/switch", &c, &json!({"branch": "F01-K3", "open": true})).await?)
+                .await?;
+        assert_eq!(st, 403);
+
+        // Three calls below one fuse: an outage predicted at the fuse.
+        let t = now() - 600;
+        let mut outage_id = String::new();
+        for k in 0..3 {
+            let (st, r) = body(
+                app.post_json(
+                    "/api/v1/outages/calls",
+                    &d,
+                    &json!({"load_id": "F01-T11", "source": "api", "at": t + k * 30}),
+                )
+                .await?,
+            )
+            .await?;
+            assert_eq!(st, 201, "{r}");
+            outage_id = r["outage"]["id"].as_str().unwrap_or_default().to_string();
+        }
+        let (_, list) = body(app.get("/api/v1/outages", &d).await?).await?;
+        let o = list.as_array().unwrap().iter().find(|o| o["id"] == outage_id.as_str()).unwrap();
+        assert_eq!(
+            (o["device"].as_str(), o["state"].as_str(), o["calls"].as_i64()),
+            (Some("F01-FU11"), Some("predicted"), Some(3))
+        );
+        let (st, e) = body(
+            app.post_json("/api/v1/outages/calls", &d, &json!({"load_id": "F01-T11", "source": "fax"}))
+                .await?,
+        )
+        .await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("source")));
+        let (st, e) = body(
+            app.post_json(
+                "/api/v1/outages/calls",
+                &d,
+                &json!({"customer_id": "9999999999", "source": "api"}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("customer_id")), "{e}");
+
+        // Confirm: the customers of F01-T11 with a phone get a notice through the outbox.
+        let path = format!("/api/v1/outages/{outage_id}");
+        let (st, o) = body(
+            app.post_json(&format!("{path}/confirm"), &d, &json!({"crew": "抢修一班", "etr": now() + 7200}))
+                .await?,
+        )
+        .await?;
+        assert_eq!((st, o["state"].as_str()), (200, Some("confirmed")), "{o}");
+        let q = |p: &str| OutboxQuery {
+            status: None,
+            key_prefix: Some(p.into()),
+            recipient: None,
+            limit: 10_000,
+        };
+        let notices = app.db.store.list_outbox(&q(&format!("outage:{outage_id}:notice"))).await?;
+        assert!(!notices.is_empty() && notices.len() as i64 <= o["customers"].as_i64().unwrap());
+        assert!(notices[0].body.contains("预计"), "{}", notices[0].body);
+        let (st, _) = body(app.post_json(&format!("{path}/confirm"), &d, &json!({})).await?).await?;
+        assert_eq!(st, 409);
+        let (st, o) = body(app.post_json(&format!("{path}/restore"), &d, &json!({})).await?).await?;
+        assert_eq!((st, o["state"].as_str()), (200, Some("restored")));
+        assert_eq!(
+            app.db.store.list_outbox(&q(&format!("outage:{outage_id}:restored"))).await?.len(),
+            notices.len()
+        );
+        let (_, rec) = body(app.get(&path, &d).await?).await?;
+        let call_id = rec["calls"][0]["id"].as_str().unwrap().to_string();
+        let (st, _) = body(
+            app.post_json(
+                &format!("{path}/callbacks"),
+                &d,
+                &json!({"call_id": call_id, "result": "restored"}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!(st, 200);
+        let (st, o) = body(app.post_json(&format!("{path}/close"), &d, &json!({})).await?).await?;
+        assert_eq!((st, o["state"].as_str()), (200, Some("closed")));
+        let (st, _) = body(app.get("/api/v1/outages/NOPE", &d).await?).await?;
+        assert_eq!(st, 404);
+        app.stop().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn planned_work_with_ring_transfer_and_statistics() -> anyhow::Result<()> {
+    for app in apps().await? {
+        let d = app.login("dispatcher").await?;
+        // Work on the trunk section F01-L2: sections 3 and 4 are carried over the tie from F02.
+        let start = now() + 10 * 86_400;
+        let req = json!({"work_branch": "F01-L2", "starts_at": start, "ends_at": start + 4 * 3600});
+        let (st, p) = body(app.post_json("/api/v1/grid/plans", &d, &req).await?).await?;
+        assert_eq!(st, 201, "{p}");
+        assert_eq!(p["plan"]["transfers"][0]["tie"], "TIE-F01-F02");
+        assert!(p["plan"]["customers_transferred"].as_u64().unwrap() > 0);
+        let unsupplied: Vec<&str> =
+            p["plan"]["unsupplied_loads"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert!(unsupplied.contains(&"F01-T11") && !unsupplied.contains(&"F01-T31"), "{unsupplied:?}");
+        let id = p["id"].as_str().unwrap().to_string();
+        let (st, e) = body(
+            app.post_json(
+                "/api/v1/grid/plans",
+                &d,
+                &json!({"work_branch": "X", "starts_at": start, "ends_at": start - 1}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!(st, 422);
+        let fields: Vec<&str> =
+            e["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["ends_at", "work_branch"]);
+        // Too late for the 7-day notice.
+        let soon = json!({"work_branch": "F01-L2", "starts_at": now() + 3600, "ends_at": now() + 7200});
+        let (_, sp) = body(app.post_json("/api/v1/grid/plans", &d, &soon).await?).await?;
+        let (st, e) = body(
+            app.post_json(
+                &format!("/api/v1/grid/plans/{}/notify", sp["id"].as_str().unwrap()),
+                &d,
+                &json!({}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("starts_at")));
+
+        let (st, n) =
+            body(app.post_json(&format!("/api/v1/grid/plans/{id}/notify"), &d, &json!({})).await?).await?;
+        assert_eq!(st, 200, "{n}");
+        let sent = app
+            .db
+            .store
+            .list_outbox(&OutboxQuery {
+                status: None,
+                key_prefix: Some(format!("plan:{id}:notice")),
+                recipient: None,
+                limit: 10_000,
+            })
+            .await?;
+        assert_eq!(sent.len() as u64, n["notices"].as_u64().unwrap());
+        assert!(!sent.is_empty());
+        let (st, x) =
+            body(app.post_json(&format!("/api/v1/grid/plans/{id}/execute"), &d, &json!({})).await?).await?;
+        assert_eq!(st, 200, "{x}");
+        assert_eq!(x["plan"]["state"], "executed");
+        assert!(x["outage_id"].is_string());
+        let (_, tree) = body(app.get("/api/v1/grid/tree", &d).await?).await?;
+        let node = |id: &str| tree.as_array().unwrap().iter().find(|n| n["id"] == id).unwrap().clone();
+        assert_eq!(node("F01-T31")["energised"], true, "carried by F02 over the tie");
+        assert_eq!(node("F01-T11")["energised"], false, "inside the isolated section");
+        let (_, ops) = body(app.get("/api/v1/grid/switch-ops?limit=100", &d).await?).await?;
+        assert!(ops
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["branch_id"] == "TIE-F01-F02" && o["reason"] == "plan"));
+
+        // Statistics: the planned interruption counts as planned.
+        let (st, s) = body(app.get("/api/v1/reliability?from=2026-01-01&to=2030-01-01", &d).await?).await?;
+        assert_eq!(st, 200, "{s}");
+        assert_eq!(s["bureau"]["ieee"]["fault"]["saifi"], 0.0);
+        assert!(s["feeders"].as_array().unwrap().iter().any(|f| f["id"] == "F01-CB"));
+        let (st, e) = body(app.get("/api/v1/reliability?from=yesterday&to=2030-01-01", &d).await?).await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("from")));
+        app.stop().await?;
+    }
+    Ok(())
+}
