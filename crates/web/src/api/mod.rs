@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every handler is registered through `routes!`, which puts it in the
 //! router and in the OpenAPI document at once, so the document covers every endpoint.
 
+pub mod billing;
 mod dto;
 mod grid;
 mod register;
@@ -70,4 +71,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid::get_plan))
         .routes(routes!(grid::notify_plan))
         .routes(routes!(grid::execute_plan))
+        .routes(routes!(billing::quote))
+        .routes(routes!(billing::run))
+        .routes(routes!(billing::bills_of))
+        .routes(routes!(billing::get_bill))
+        .routes(routes!(billing::cancel))
+        .routes(routes!(billing::exceptions))
+        .routes(routes!(billing::import_readings))
 }

@@ -15,6 +15,8 @@ use bureau_domain::i18n::Lang;
 
 use serde::Deserialize;
 
+pub(crate) mod billing;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/grid", get(grid))
         .route("/import", get(import_form).post(import))
         .route("/static/app.css", get(css))
+        .merge(billing::router())
 }
 
 /// The logged-in user as the layout shows them.
