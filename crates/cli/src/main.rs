@@ -91,6 +91,9 @@ enum Command {
         #[command(subcommand)]
         cmd: bill::BenchCommand,
     },
+    /// 95598 service levels: the deadlines of an order.
+    #[command(subcommand)]
+    Sla(service::SlaCmd),
 }
 
 fn lang_of(flag: Option<&str>) -> Lang {
@@ -247,6 +250,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             }
             Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
+        Command::Sla(cmd) => service::sla(cmd, lang),
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
         Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,

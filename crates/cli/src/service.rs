@@ -105,3 +105,55 @@ pub async fn outbox(store: DynStore, cmd: OutboxCmd, lang: Lang) -> Result<ExitC
         }
     }
 }
+
+#[derive(Subcommand)]
+pub enum SlaCmd {
+    /// Each stage's due time for an order accepted at a given instant (RFC 3339, +08:00).
+    Deadlines {
+        /// fault_repair, complaint, report, opinion, consultation or service_request.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        subtype: Option<String>,
+        /// urban, rural or remote.
+        #[arg(long)]
+        area: Option<String>,
+        /// phone, counter, portal, app, hotline12398 or hotline12345.
+        #[arg(long)]
+        channel: Option<String>,
+        /// When the order was accepted, e.g. 2026-09-30T16:00:00+08:00.
+        #[arg(long)]
+        accepted: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn sla(cmd: SlaCmd, lang: Lang) -> Result<ExitCode, Failure> {
+    match cmd {
+        SlaCmd::Deadlines { kind, subtype, area, channel, accepted, json } => {
+            let s = bureau_app::service::deadlines(
+                &kind,
+                subtype.as_deref(),
+                area.as_deref(),
+                channel.as_deref(),
+                &accepted,
+            )
+            .map_err(|e| crate::app_failure(e, lang))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s).context("as JSON")?);
+            } else {
+                println!("{} ({})", s.rule_set_name.get(lang), s.rule_set);
+                for d in &s.stages {
+                    println!(
+                        "{:<14} {}  {}",
+                        d.stage.code(),
+                        bureau_domain::calendar::beijing::format_rfc3339(d.due),
+                        d.name.get(lang)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

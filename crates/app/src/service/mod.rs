@@ -790,3 +790,65 @@ pub fn report_csv(rows: &[ReportRow], out: &mut impl std::io::Write) -> std::io:
     }
     Ok(())
 }
+
+/// A caller and what is open for them.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallerMatch {
+    pub customer: bureau_domain::register::Customer,
+    pub open_orders: Vec<WorkOrder>,
+}
+
+/// The intake screen's lookup and the screen pop: customers matching an account number, phone or
+/// address, each with their open orders, and the open orders from this phone number.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallerLookup {
+    pub query: String,
+    pub customers: Vec<CallerMatch>,
+    pub orders_from_phone: Vec<WorkOrder>,
+}
+
+pub async fn lookup(store: &DynStore, actor: &Actor, q: &str) -> AppResult<CallerLookup> {
+    actor.require_any(INTAKE_ROLES)?;
+    let q = q.trim();
+    if q.chars().count() > 100 {
+        return Err(FieldError::invalid("q", "检索词过长", "the search text is too long").into());
+    }
+    let mut customers = Vec::new();
+    if !q.is_empty() {
+        for c in store.search_customers(&actor.scope, q, 10).await? {
+            let mut oq = OrderQuery::new(actor.scope.clone());
+            oq.customer_id = Some(c.id.as_str().to_string());
+            oq.open_only = true;
+            oq.by_due = true;
+            oq.limit = 20;
+            let open_orders = store.list_work_orders(&oq).await?;
+            customers.push(CallerMatch { customer: c, open_orders });
+        }
+    }
+    let orders_from_phone = if q.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+') && q.len() >= 5 {
+        let mut oq = OrderQuery::new(actor.scope.clone());
+        oq.caller_phone = Some(q.to_string());
+        oq.open_only = true;
+        oq.by_due = true;
+        oq.limit = 20;
+        store.list_work_orders(&oq).await?
+    } else {
+        Vec::new()
+    };
+    Ok(CallerLookup { query: q.to_string(), customers, orders_from_phone })
+}
+
+/// The first instant of a `YYYY-MM` month in Beijing time; errors name `field`.
+pub fn month_start(field: &str, month: &str) -> AppResult<i64> {
+    let bad = || {
+        AppError::Invalid(vec![FieldError::invalid(
+            field,
+            format!("月份“{month}”无效，应为YYYY-MM"),
+            format!("month '{month}' is invalid; write YYYY-MM"),
+        )])
+    };
+    let (y, m) = month.split_once('-').ok_or_else(bad)?;
+    let (y, m): (i16, i8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    let d = jiff::civil::Date::new(y, m, 1).map_err(|_| bad())?;
+    Ok(beijing::start_of(d).map_err(|_| bad())?.as_second())
+}

@@ -5,6 +5,7 @@ pub mod billing;
 mod dto;
 mod grid;
 mod register;
+mod service;
 mod session;
 
 pub use dto::*;
@@ -78,4 +79,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::cancel))
         .routes(routes!(billing::exceptions))
         .routes(routes!(billing::import_readings))
+        .routes(routes!(service::accept, service::queue))
+        .routes(routes!(service::warnings))
+        .routes(routes!(service::get_order))
+        .routes(routes!(service::act))
+        .routes(routes!(service::sla_deadlines))
+        .routes(routes!(service::report))
+        .routes(routes!(service::set_roster, service::on_duty))
+        .routes(routes!(service::search_knowledge))
+        .routes(routes!(service::lookup))
+        .routes(routes!(service::screen_pop, service::my_call))
 }
