@@ -88,6 +88,10 @@ async fn switching_and_outages_through_the_api() -> anyhow::Result<()> {
             assert_eq!(st, 201, "{r}");
             outage_id = r["outage"]["id"].as_str().unwrap_or_default().to_string();
         }
+        // The dispatcher's page shows it on the feeder tree in the predicted colour.
+        let page = app.get("/grid/outages", &d).await?.text().await?;
+        assert!(page.contains("class=\"st-predicted\" data-id=\"F01-T11\""), "{page}");
+        assert!(page.contains("class=\"live\" data-id=\"F01-T21\""));
         let (_, list) = body(app.get("/api/v1/outages", &d).await?).await?;
         let o = list.as_array().unwrap().iter().find(|o| o["id"] == outage_id.as_str()).unwrap();
         assert_eq!(
@@ -237,6 +241,19 @@ async fn planned_work_with_ring_transfer_and_statistics() -> anyhow::Result<()> 
         assert!(s["feeders"].as_array().unwrap().iter().any(|f| f["id"] == "F01-CB"));
         let (st, e) = body(app.get("/api/v1/reliability?from=yesterday&to=2030-01-01", &d).await?).await?;
         assert_eq!((st, e["error"]["field"].as_str()), (422, Some("from")));
+        // The pages: the plan with its steps, the manager's statistics with SVG charts.
+        let page = app.get("/grid/plans", &d).await?.text().await?;
+        assert!(page.contains(&id) && page.contains("合闸 TIE-F01-F02"), "{page}");
+        let m = app.login("manager").await?;
+        let r = app.get("/grid/reliability?from=2026-01-01&to=2030-01-01", &m).await?;
+        assert_eq!(r.status(), 200);
+        let page = r.text().await?;
+        assert!(
+            page.contains("<svg") && page.contains("id=\"indices\"") && page.contains("data-id=\"F01-CB\"")
+        );
+        let r = app.get("/grid/reliability?from=2026-13-01&to=2030-01-01", &m).await?;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await?.contains("from"));
         app.stop().await?;
     }
     Ok(())

@@ -16,6 +16,7 @@ use bureau_domain::i18n::Lang;
 use serde::Deserialize;
 
 pub(crate) mod billing;
+pub mod grid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/import", get(import_form).post(import))
         .route("/static/app.css", get(css))
         .merge(billing::router())
+        .merge(grid::router())
 }
 
 /// The logged-in user as the layout shows them.
