@@ -1,0 +1,88 @@
+//! The bill run's reading rules end to end on both databases: a missing reading is estimated from
+//! the previous period (供电营业规则 Art. 83) and billed as estimated; the next actual reading trues
+//! it up; an actual reading below the estimate is held for a rebill; a register that went
+//! backwards is held; nothing is billed from a held reading.
+
+use bureau_app::access::Actor;
+use bureau_app::billing::{self, readings::import_readings, RunOptions};
+use bureau_app::demo::{self, DemoOptions};
+use bureau_domain::reading::ExceptionKind;
+use bureau_domain::tariff::{BillPeriod, TariffBook};
+use bureau_store::Scope;
+use bureau_store_tests::TestDb;
+use rust_decimal::Decimal;
+
+fn period(p: &str) -> BillPeriod {
+    BillPeriod::parse("period", p).unwrap()
+}
+
+async fn run(db: &TestDb, p: &str, estimate: bool) -> anyhow::Result<billing::RunSummary> {
+    let mut o = RunOptions::new(period(p), period(p).last_day());
+    o.estimate_missing = estimate;
+    o.chunk = 37; // several chunks, one of them short
+    Ok(billing::run(&db.store, &Actor::system(), &TariffBook::builtin(), &o, &|_| {}).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estimates_true_up_and_holds() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        let mut o = DemoOptions::new(jiff::civil::date(2026, 11, 27));
+        o.customers = 120;
+        o.months = 2;
+        demo::generate(&db.store, &o).await?;
+        // The demo billed 2026-09; bill 2026-10 from the generated readings.
+        let oct = run(&db, "2026-10", false).await?;
+        assert!(oct.bills > 100, "{oct:?}");
+
+        // No readings at all for 2026-11: without estimates every customer is held as missing.
+        let nov = run(&db, "2026-11", false).await?;
+        assert_eq!(nov.bills, 0);
+        let held = billing::exceptions(&db.store, &Actor::system(), "2026-11", None, 1000).await?;
+        assert!(held.iter().all(|e| e.kind == ExceptionKind::Missing));
+        assert_eq!(held.len() as u64, oct.bills + oct.period_totals.open_exceptions);
+
+        // With estimates (Art. 83) those with an October bill are billed on last period's kWh.
+        let nov = run(&db, "2026-11", true).await?;
+        assert_eq!(nov.bills, oct.period_totals.bills, "{nov:?}");
+        let id = "2300000050";
+        let est = db.store.get_bill(id, "2026-11", None).await?;
+        let last = db.store.get_bill(id, "2026-10", None).await?;
+        assert!(est.estimated);
+        assert_eq!(est.kwh, last.kwh);
+        assert_eq!(est.total, est.lines.iter().map(|l| l.amount).sum());
+
+        // December's actual reading 30 units above the estimate trues up: 30 kWh × multiplier.
+        let m = est.multiplier;
+        let csv = format!(
+            "customer_id,meter_id,read_on,total\n{id},{},{},{}\n",
+            est.meter_id,
+            est.curr_read_on.replace("-11-", "-12-"),
+            est.curr_total + Decimal::from(30)
+        );
+        let rep = import_readings(&db.store, &Actor::system(), csv.as_bytes()).await?;
+        assert!(rep.rejected.is_empty(), "{rep:?}");
+        // And one customer whose December register is below November's estimate.
+        let other = "2300000051";
+        let est2 = db.store.get_bill(other, "2026-11", None).await?;
+        let csv = format!(
+            "customer_id,meter_id,read_on,total\n{other},{},{},{}\n",
+            est2.meter_id,
+            est2.curr_read_on.replace("-11-", "-12-"),
+            est2.prev_total
+        );
+        let rep = import_readings(&db.store, &Actor::system(), csv.as_bytes()).await?;
+        assert!(rep.rejected.is_empty(), "{rep:?}");
+        let dec = run(&db, "2026-12", false).await?;
+        assert_eq!(dec.bills, 1, "{dec:?}");
+        let trued = db.store.get_bill(id, "2026-12", None).await?;
+        assert!(!trued.estimated);
+        assert_eq!(trued.kwh, Decimal::from(30 * m));
+        let held = billing::exceptions(&db.store, &Actor::system(), "2026-12", None, 1000).await?;
+        let over = held.iter().find(|e| e.customer_id == other).expect("held");
+        assert_eq!(over.kind, ExceptionKind::OverEstimate);
+        assert!(db.store.get_bill(other, "2026-12", None).await.is_err(), "nothing billed from it");
+        assert_eq!(db.store.period_totals(&Scope::All, "2026-12").await?.bills, 1);
+        db.destroy().await?;
+    }
+    Ok(())
+}
