@@ -155,8 +155,8 @@ async fn statistics_from_recorded_outages_hand_worked() -> anyhow::Result<()> {
         let loads: Vec<_> = nodes.iter().filter(|n| n.kind == "load").collect();
         let n_lv: i64 = loads.iter().map(|n| n.customers).sum();
         let n_mv = loads.len() as f64;
-        // 2026-03-01 00:00 Beijing time.
-        let day = 1_772_294_400;
+        // 2027-03-01 00:00 Beijing time: after the demo's own outages (which end 2026-10).
+        let day = 1_803_830_400;
         let outage = |id: &str, class: &str, start: i64| Outage {
             id: id.into(),
             bureau_id: "AP".into(),
@@ -196,7 +196,7 @@ async fn statistics_from_recorded_outages_hand_worked() -> anyhow::Result<()> {
             OutageWithPoints { outage: outage("M", "fault", m0), points: vec![p("M", "F01-T11", m0, 3)] },
         ];
         s.insert_outage_history(&hist).await?;
-        let st = stats::statistics(s, &cache, &a, "AP", "2026-03-01", "2026-04-01", NOW).await?;
+        let st = stats::statistics(s, &cache, &a, "AP", "2027-03-01", "2027-04-01", NOW).await?;
         let hours = 31.0 * 24.0;
         assert_eq!(st.period_hours, hours);
         let (c11, c12, c21) = (cust("F01-T11") as f64, cust("F01-T12") as f64, cust("F01-T21") as f64);
@@ -223,9 +223,35 @@ async fn statistics_from_recorded_outages_hand_worked() -> anyhow::Result<()> {
         assert_eq!(f01.lv_customers + f02.lv_customers, n_lv as u64);
         assert_eq!(st.monthly.len(), 1);
         close(st.monthly[0].planned_h, c21 * 4.0 / nt);
-        assert!(st.med.is_none(), "no history before the period");
-        let bad = stats::statistics(s, &cache, &a, "AP", "2026-03-01", "March", NOW).await;
+        // The demo's two years before give the 2.5β threshold; these small outages stay below it.
+        assert!(st.med.is_some() && st.med_days.is_empty(), "{:?} {:?}", st.med, st.med_days);
+        let bad = stats::statistics(s, &cache, &a, "AP", "2027-03-01", "March", NOW).await;
         assert!(matches!(bad, Err(AppError::Invalid(ref f)) if f[0].field == "to"));
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_demo_year_of_outages_is_about_99_8_percent_reliable() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, cache, a) = (&db.store, GridCache::default(), dispatcher());
+        // The demo's twelve months (through 2026-10 for a run on 2026-11-27).
+        let st = stats::statistics(s, &cache, &a, "AP", "2025-11-01", "2026-11-01", NOW).await?;
+        let rs1 = st.bureau.dlt_mv.rs_1;
+        assert!((99.75..99.85).contains(&rs1), "RS-1 {rs1}");
+        let (f, p) = (st.bureau.dlt_mv.aihc_fault, st.bureau.dlt_mv.aihc_planned);
+        assert!(f > p && p > 0.0, "faults take most of the outage time: {f} vs {p}");
+        assert!(st.bureau.ieee.all.maifi > 0.0, "auto-reclosures count as momentary");
+        // The year before gives the 2.5β threshold. (In this two-feeder county the storm day stays
+        // under it; in the full 35,600-customer demo it is a major event day.)
+        assert!(st.med.is_some_and(|m| m.days_used > 10), "{:?}", st.med);
+        assert!(st.ieee_without_med.saidi <= st.bureau.ieee.all.saidi);
+        // A second run adds nothing.
+        let before = s.outages_between(&Scope::All, 0, i64::MAX).await?.len();
+        demo(&db).await?;
+        assert_eq!(s.outages_between(&Scope::All, 0, i64::MAX).await?.len(), before);
         db.destroy().await?;
     }
     Ok(())

@@ -235,7 +235,7 @@ async fn planned_work_with_ring_transfer_and_statistics() -> anyhow::Result<()> 
             .any(|o| o["branch_id"] == "TIE-F01-F02" && o["reason"] == "plan"));
 
         // Statistics: the planned interruption counts as planned.
-        let (st, s) = body(app.get("/api/v1/reliability?from=2026-01-01&to=2030-01-01", &d).await?).await?;
+        let (st, s) = body(app.get("/api/v1/reliability?from=2026-11-01&to=2030-01-01", &d).await?).await?;
         assert_eq!(st, 200, "{s}");
         assert_eq!(s["bureau"]["ieee"]["fault"]["saifi"], 0.0);
         assert!(s["feeders"].as_array().unwrap().iter().any(|f| f["id"] == "F01-CB"));

@@ -10,6 +10,7 @@ mod billing;
 mod grid;
 mod names;
 pub mod org;
+mod outages;
 mod rng;
 
 use crate::error::AppResult;
@@ -229,6 +230,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     bar.finish_and_clear();
     summary.customers = seq;
     billing::history(store, opts).await?;
+    outages::generate(store, opts).await?;
     Ok(summary)
 }
 
