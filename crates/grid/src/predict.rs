@@ -216,16 +216,27 @@ impl Network {
         rules: &PredictionRules,
         out: &mut Vec<PredictedOutage>,
     ) {
-        let chains: Vec<Vec<usize>> = group.iter().map(|&(_, _, load)| chain(load)).collect();
+        // Chains per load point (many calls share one), and the calls below each device: built once,
+        // so that a storm costs time in proportion to the calls times the depth of their chains.
+        let mut chain_of: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &(_, _, load) in group {
+            chain_of.entry(load).or_insert_with(|| chain(load));
+        }
+        let chains: Vec<&Vec<usize>> = group.iter().map(|(_, _, load)| &chain_of[load]).collect();
+        let mut calls_below: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (k, c) in chains.iter().enumerate() {
+            for &d in c.iter() {
+                calls_below.entry(d).or_default().push(k);
+            }
+        }
         // Devices (by child node) seen in any chain, deepest first.
-        let mut devices: Vec<usize> =
-            chains.iter().flatten().copied().collect::<HashSet<_>>().into_iter().collect();
+        let mut devices: Vec<usize> = calls_below.keys().copied().collect();
         devices.sort_unstable_by_key(|&d| (std::cmp::Reverse(tree.depth[d]), d));
         // owner[k]: predicted device (child node) that explains call k.
         let mut owner: Vec<Option<usize>> = vec![None; group.len()];
         let mut absorbed: HashSet<usize> = HashSet::new();
         for &d in &devices {
-            let below: Vec<usize> = (0..group.len()).filter(|&k| chains[k].contains(&d)).collect();
+            let below = &calls_below[&d];
             let unexplained = below.iter().filter(|&&k| owner[k].is_none()).count();
             let preds_below: HashSet<usize> =
                 below.iter().filter_map(|&k| owner[k]).filter(|p| !absorbed.contains(p)).collect();
@@ -235,7 +246,7 @@ impl Network {
                     && (unexplained >= rules.min_calls as usize
                         || unexplained as f64 / cust >= rules.min_share));
             if hit {
-                for &k in &below {
+                for &k in below {
                     owner[k] = Some(d);
                 }
                 absorbed.extend(preds_below);
