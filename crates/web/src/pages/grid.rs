@@ -88,6 +88,9 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("gridx.without_med", "剔除重大事件日后", "Without major event days"),
     ("gridx.outage_count", "停电事件数", "Outages"),
+    ("gridx.lvl.bureau", "全局", "Bureau"),
+    ("gridx.lvl.substation", "变电站母线", "Substation bus"),
+    ("gridx.lvl.feeder", "线路", "Feeder"),
 ];
 
 fn state_class(s: &str) -> &'static str {
@@ -257,6 +260,7 @@ struct PeriodQuery {
 
 pub struct IndexRow {
     pub level: String,
+    pub level_code: String,
     pub id: String,
     pub name: String,
     pub mv: u64,
@@ -274,9 +278,15 @@ pub struct IndexRow {
     pub rs1_lv: String,
 }
 
-fn row(g: &stats::GroupStats) -> IndexRow {
+fn row(g: &stats::GroupStats, t: &Tr) -> IndexRow {
     IndexRow {
-        level: g.level.clone(),
+        level: match g.level.as_str() {
+            "bureau" => t.t("gridx.lvl.bureau"),
+            "substation" => t.t("gridx.lvl.substation"),
+            _ => t.t("gridx.lvl.feeder"),
+        }
+        .to_string(),
+        level_code: g.level.clone(),
         id: g.id.clone(),
         name: g.name.clone(),
         mv: g.mv_users,
@@ -402,9 +412,9 @@ async fn reliability_page(
     };
     match stats::statistics(&state.store, &state.grid, a, &a.bureau_id, &from, &to, ops::now()).await {
         Ok(s) => {
-            page.rows.push(row(&s.bureau));
-            page.rows.extend(s.substations.iter().map(row));
-            page.rows.extend(s.feeders.iter().map(row));
+            page.rows.push(row(&s.bureau, &t));
+            page.rows.extend(s.substations.iter().map(|g| row(g, &t)));
+            page.rows.extend(s.feeders.iter().map(|g| row(g, &t)));
             page.outages = s.outages;
             page.med = s.med.map_or(String::new(), |m| {
                 format!(
