@@ -217,18 +217,21 @@ impl SqlStore {
              FROM customers c
              LEFT JOIN reading_books b ON b.id = c.book_id
              LEFT JOIN meters m ON m.customer_id = c.customer_id AND m.removed_on IS NULL
-             LEFT JOIN contracts k ON k.customer_id = c.customer_id AND k.effective_from <= ",
+             LEFT JOIN contracts k ON k.customer_id = c.customer_id AND k.contract_id = (
+                 SELECT k2.contract_id FROM contracts k2 WHERE k2.customer_id = c.customer_id
+                   AND k2.effective_from <= ",
         );
         qb.push_bind(last_day.clone());
-        qb.push(" AND (k.effective_to IS NULL OR k.effective_to >= ");
+        qb.push(" AND (k2.effective_to IS NULL OR k2.effective_to >= ");
         qb.push_bind(first_day.clone());
+        qb.push(") ORDER BY k2.effective_from DESC, k2.contract_id DESC LIMIT 1)");
         match only {
             Some(id) => {
-                qb.push(") WHERE c.customer_id = ");
+                qb.push(" WHERE c.customer_id = ");
                 qb.push_bind(id);
             }
             None => {
-                qb.push(") WHERE c.customer_id > ");
+                qb.push(" WHERE c.customer_id > ");
                 qb.push_bind(after.unwrap_or(""));
             }
         }
@@ -242,7 +245,9 @@ impl SqlStore {
             qb.push_bind(period);
             qb.push(")");
         }
-        qb.push(" ORDER BY c.customer_id, k.effective_from DESC LIMIT ");
+        // One row per customer (one active meter, the latest contract in force), in key order, so
+        // that SQLite and PostgreSQL walk the customers' primary key and stop at the limit.
+        qb.push(" ORDER BY c.customer_id LIMIT ");
         qb.push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
         let mut accounts: Vec<BillingAccount> = Vec::with_capacity(rows.len());

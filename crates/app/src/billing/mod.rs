@@ -74,6 +74,11 @@ pub struct RunSummary {
     pub estimates: u64,
     /// The period after the run: every live bill and every open exception.
     pub period_totals: PeriodTotals,
+    /// Seconds spent loading chunks, computing bills and writing them (writing overlaps the next
+    /// chunk's loading and computing, so the three may add up to more than the wall time).
+    pub load_seconds: f64,
+    pub compute_seconds: f64,
+    pub write_seconds: f64,
 }
 
 fn now_unix() -> i64 {
@@ -175,13 +180,14 @@ pub async fn run(
 
     let mut summary = RunSummary { period: period.clone(), ..Default::default() };
     let mut after: Option<String> = None;
-    let mut pending: Option<tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts)>>> =
-        None;
+    let mut pending: Option<Pending> = None;
     let tariffs = std::sync::Arc::new(tariffs.clone());
     loop {
+        let t0 = std::time::Instant::now();
         let chunk = store
             .billing_chunk(&actor.scope, &period, opts.book_id.as_deref(), after.as_deref(), opts.chunk)
             .await?;
+        summary.load_seconds += t0.elapsed().as_secs_f64();
         let Some(last) = chunk.accounts.last() else { break };
         after = Some(last.customer_id.clone());
         let n = chunk.accounts.len() as u64;
@@ -194,6 +200,7 @@ pub async fn run(
             opts.estimate_missing,
             opts.threads,
         );
+        let t1 = std::time::Instant::now();
         let write = tokio::task::spawn_blocking(move || {
             let ctx = Ctx {
                 tariffs: &tariffs2,
@@ -207,13 +214,15 @@ pub async fn run(
         })
         .await
         .map_err(|e| AppError::Store(StoreError::Database(format!("bill computation failed: {e}"))))?;
+        summary.compute_seconds += t1.elapsed().as_secs_f64();
         if let Some(h) = pending.take() {
             absorb(&mut summary, h).await?;
         }
         let store2 = store.clone();
         pending = Some(tokio::spawn(async move {
+            let t2 = std::time::Instant::now();
             let counts = store2.write_bills(&write).await?;
-            Ok((write, counts))
+            Ok((write, counts, t2.elapsed().as_secs_f64()))
         }));
         progress(n);
     }
@@ -230,12 +239,13 @@ pub async fn run(
     Ok(summary)
 }
 
-async fn absorb(
-    summary: &mut RunSummary,
-    h: tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts)>>,
-) -> AppResult<()> {
-    let (write, counts) =
+/// A chunk being written: what was written, the counts, and the seconds it took.
+type Pending = tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts, f64)>>;
+
+async fn absorb(summary: &mut RunSummary, h: Pending) -> AppResult<()> {
+    let (write, counts, secs) =
         h.await.map_err(|e| AppError::Store(StoreError::Database(format!("bill write failed: {e}"))))??;
+    summary.write_seconds += secs;
     summary.bills += counts.bills;
     summary.exceptions += counts.exceptions;
     summary.estimates += counts.estimates;
