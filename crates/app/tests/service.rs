@@ -390,7 +390,9 @@ async fn two_agents_at_once_lose_no_transition() -> anyhow::Result<()> {
             let successes = 1 + usize::from(p.is_ok()) + usize::from(q.is_ok());
             assert_eq!(v.events.len(), successes, "{p:?} {q:?}");
         }
-        let all = db.store.list_work_orders(&OrderQuery::new(Scope::All)).await?;
+        let mut q = OrderQuery::new(Scope::All);
+        q.caller_phone = Some("13900000009".into());
+        let all = db.store.list_work_orders(&q).await?;
         assert_eq!(all.len(), 10);
         db.destroy().await?;
     }
@@ -410,8 +412,8 @@ async fn fault_repair_notifies_the_duty_roster_and_escalates_when_nobody_takes_i
             level,
             crew_name: (duty == "crew").then(|| "城关抢修一班".to_string()),
             vehicle: (duty == "crew").then(|| "抢修车 黑A-12345".to_string()),
-            starts_at: "2026-10-09T08:00:00+08:00".into(),
-            ends_at: "2026-10-10T08:00:00+08:00".into(),
+            starts_at: "2027-03-09T08:00:00+08:00".into(),
+            ends_at: "2027-03-10T08:00:00+08:00".into(),
             ..ShiftInput::default()
         };
         dispatch::set_roster(
@@ -445,7 +447,8 @@ async fn fault_repair_notifies_the_duty_roster_and_escalates_when_nobody_takes_i
                 ..OutboxConfig::default()
             },
         )?;
-        let t0 = at("2026-10-09T21:10:00+08:00");
+        // After the demo county's own roster ends, so that only these shifts are on duty.
+        let t0 = at("2027-03-09T21:10:00+08:00");
         let intake = Intake {
             kind: "fault_repair".into(),
             area: Some("rural".into()),
@@ -467,7 +470,7 @@ async fn fault_repair_notifies_the_duty_roster_and_escalates_when_nobody_takes_i
         assert!(got.iter().all(|m| m.body["data"]["order_id"] == a.order.id.as_str()));
         assert!(got.iter().any(|m| m.body["data"]["vehicle"] == "抢修车 黑A-12345"));
         assert!(
-            got[0].body["body"].as_str().unwrap().contains("到达时限2026-10-09T22:40:00+08:00"),
+            got[0].body["body"].as_str().unwrap().contains("到达时限2027-03-09T22:40:00+08:00"),
             "{}",
             got[0].body
         );
@@ -498,7 +501,7 @@ async fn fault_repair_notifies_the_duty_roster_and_escalates_when_nobody_takes_i
         let esc = db.store.outbox_by_key(&format!("wo:{}:esc:1:engineer", b.order.id)).await?;
         assert_eq!(esc.status, OutboxStatus::Cancelled);
         // Outside the shift nobody is on duty.
-        let late = service::accept(&db.store, &agent, &intake, at("2026-10-11T09:00:00+08:00")).await?;
+        let late = service::accept(&db.store, &agent, &intake, at("2027-03-11T09:00:00+08:00")).await?;
         assert!(late.notified.is_empty());
         db.destroy().await?;
     }

@@ -59,7 +59,7 @@ impl Tr {
 /// Every table of texts: the shell's here, and one per capability (billing, service, grid…), kept
 /// beside that capability's pages.
 pub const TABLES: &[&[(&str, &str, &str)]] =
-    &[TEXTS, crate::pages::billing::TEXTS, crate::pages::grid::TEXTS];
+    &[TEXTS, crate::pages::billing::TEXTS, crate::pages::grid::TEXTS, crate::pages::service::TEXTS];
 
 /// (key, 中文, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[

@@ -110,6 +110,51 @@ async fn work_orders_deadlines_roster_lookup_and_report_over_http() -> anyhow::R
         let e: Value = r.json().await?;
         assert_eq!(e["error"]["field"], "shifts[0].starts_at");
 
+        // Pages: the intake screen shows the screen pop and the queue; a form intake redirects to
+        // the new order, a bad one answers 422 with the errors; the crew's page works the job.
+        let html = app.get("/service", &agent).await?.text().await?;
+        assert!(html.contains("13900001111"), "the screen pop fills the intake screen");
+        assert!(html.contains(&id), "the order is in the queue");
+        let form = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
+        };
+        let r = app
+            .client
+            .post(app.url("/service"))
+            .bearer_auth(&agent)
+            .form(&form(&[
+                ("kind", "complaint"),
+                ("subtype", "service"),
+                ("caller_phone", "13900002222"),
+                ("description", "态度差"),
+            ]))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 303);
+        assert!(r.headers()["location"].to_str()?.starts_with("/service/orders/W"));
+        let r = app
+            .client
+            .post(app.url("/service"))
+            .bearer_auth(&agent)
+            .form(&form(&[("kind", "complaint")]))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await?.contains("description"));
+        let html = app.get("/crew", &crew).await?.text().await?;
+        assert!(html.contains(&format!("crew-arrive-{id}")), "the crew can mark arrival");
+        let r = app
+            .client
+            .post(app.url(&format!("/service/orders/{id}/act")))
+            .bearer_auth(&crew)
+            .form(&form(&[("event", "arrive"), ("back", "/crew")]))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/crew");
+        let html = app.get(&format!("/service/orders/{id}"), &agent).await?.text().await?;
+        assert!(html.contains("act-restore"), "restore is offered next");
+
         // The OpenAPI document lists the service endpoints.
         let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await?.json().await?;
         for p in [

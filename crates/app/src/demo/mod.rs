@@ -12,6 +12,7 @@ mod names;
 pub mod org;
 mod outages;
 mod rng;
+mod service;
 
 use crate::error::AppResult;
 use bureau_domain::register::{
@@ -231,6 +232,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     summary.customers = seq;
     billing::history(store, opts).await?;
     outages::generate(store, opts).await?;
+    service::history(store, opts, summary.customers).await?;
     Ok(summary)
 }
 

@@ -178,6 +178,18 @@ fn text_limit(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
 /// rule set in force, links it to earlier orders on the same matter, stores it, and for a fault
 /// repair notifies the duty roster.
 pub async fn accept(store: &DynStore, actor: &Actor, intake: &Intake, now: i64) -> AppResult<Accepted> {
+    accept_with(store, actor, intake, now, true).await
+}
+
+/// [`accept`], with the duty roster's notifications only when `notify` (generators of past orders
+/// pass false: nobody should be paged about last year's faults).
+pub async fn accept_with(
+    store: &DynStore,
+    actor: &Actor,
+    intake: &Intake,
+    now: i64,
+    notify: bool,
+) -> AppResult<Accepted> {
     actor.require_any(INTAKE_ROLES)?;
     let mut errors = Vec::new();
     let kind = OrderKind::parse(&intake.kind).map_err(|e| errors.push(e)).ok();
@@ -380,7 +392,7 @@ pub async fn accept(store: &DynStore, actor: &Actor, intake: &Intake, now: i64) 
     };
     set_next_due(&mut order, &deadlines);
     store.create_work_order(&order, &deadlines).await?;
-    let notified = if kind == OrderKind::FaultRepair {
+    let notified = if kind == OrderKind::FaultRepair && notify {
         dispatch::notify_fault(store, &order, now).await?
     } else {
         Vec::new()

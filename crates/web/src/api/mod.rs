@@ -9,6 +9,7 @@ mod service;
 mod session;
 
 pub use dto::*;
+pub use service::latest_call as service_latest_call;
 
 use crate::AppState;
 use utoipa::OpenApi;

@@ -475,3 +475,8 @@ pub async fn my_call(ApiStaff(user): ApiStaff) -> ApiResult<Json<Value>> {
         None => Value::Null,
     }))
 }
+
+/// The number of the latest call that rang at `agent`, for the intake page.
+pub fn latest_call(agent: &str) -> Option<String> {
+    calls().lock().unwrap_or_else(|p| p.into_inner()).get(agent).map(|(_, phone)| phone.clone())
+}

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 pub(crate) mod billing;
 pub mod grid;
+pub(crate) mod service;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .merge(billing::router())
         .merge(grid::router())
+        .merge(service::router())
 }
 
 /// The logged-in user as the layout shows them.
