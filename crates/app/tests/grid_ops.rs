@@ -256,3 +256,62 @@ async fn the_demo_year_of_outages_is_about_99_8_percent_reliable() -> anyhow::Re
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_fault_repair_order_is_handed_to_the_outage_grouping_once() -> anyhow::Result<()> {
+    use bureau_app::grid::intake;
+    use bureau_app::outbox::Adapter;
+    use bureau_app::service::{self, Intake};
+    use bureau_store::{Claim, OutboxStatus};
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, a) = (&db.store, dispatcher());
+        let cache = std::sync::Arc::new(GridCache::default());
+        let now = bureau_app::auth::now_unix();
+        let customer = s.customers_at(&Scope::All, &["F01-T21".to_string()]).await?.remove(0);
+        let intake_of = |kind: &str| Intake {
+            kind: kind.into(),
+            customer_id: Some(customer.id.as_str().to_string()),
+            description: "停电了".into(),
+            ..Intake::default()
+        };
+        let order = service::accept(s, &a, &intake_of("fault_repair"), now).await?.order;
+        service::accept(s, &a, &intake_of("consultation"), now).await?;
+        let key = format!("wo:{}:grid_call", order.id);
+        let msg = s.outbox_by_key(&key).await?;
+        assert_eq!((msg.channel.as_str(), msg.status), (intake::CHANNEL, OutboxStatus::Pending));
+
+        // A webhook for every channel takes the duty roster's messages but never the hand-over.
+        let claimed = s
+            .claim_outbox(&Claim { channels: None, now, token: "hook", lease_until: now + 60, limit: 100 })
+            .await?;
+        assert!(!claimed.is_empty() && claimed.iter().all(|m| m.channel != intake::CHANNEL));
+
+        // The grid intake worker reports it: a service-level outage at the caller's transformer,
+        // whose one call is the order.
+        let r = intake::worker(s.clone(), cache.clone()).run_once(now).await?;
+        assert_eq!((r.claimed, r.sent), (1, 1), "{r:?}");
+        assert_eq!(s.outbox_by_key(&key).await?.status, OutboxStatus::Sent);
+        let active = outage::active(s, &a).await?;
+        assert_eq!(active.len(), 1);
+        assert_eq!((active[0].load_point.as_deref(), active[0].calls), (Some("F01-T21"), 1));
+        let rec = outage::record(s, &a, &active[0].id).await?;
+        assert_eq!(rec.calls.len(), 1);
+        let c = &rec.calls[0];
+        assert_eq!((c.id.as_str(), c.source.as_str()), (order.id.as_str(), "work_order"));
+        assert_eq!((c.customer_id.as_deref(), c.at), (Some(customer.id.as_str()), order.accepted_at));
+
+        // Delivered again (a worker that died before marking it sent): nothing doubles.
+        intake::GridIntake::new(s.clone(), cache.clone()).deliver(&msg).await.expect("redelivery is success");
+        let rec = outage::record(s, &a, &active[0].id).await?;
+        assert_eq!((rec.calls.len(), outage::active(s, &a).await?.len()), (1, 1));
+
+        // A hand-over that cannot be placed on the grid is given up with the reason.
+        let mut bad = msg.clone();
+        bad.data = Some(bad.data.unwrap().replace(customer.id.as_str(), "9999999999"));
+        let e = intake::GridIntake::new(s.clone(), cache.clone()).deliver(&bad).await.unwrap_err();
+        assert!(!e.retryable && e.message.contains("customer_id"), "{e:?}");
+        db.destroy().await?;
+    }
+    Ok(())
+}

@@ -114,6 +114,13 @@ impl OutboxStore for SqlStore {
                 sep.push_bind(ch.as_str());
             }
             qb.push(")");
+        } else {
+            qb.push(" AND channel NOT IN (");
+            let mut sep = qb.separated(", ");
+            for ch in INTERNAL_CHANNELS {
+                sep.push_bind(*ch);
+            }
+            qb.push(")");
         }
         qb.push(" ORDER BY due_at, id LIMIT ");
         qb.push_bind(i64::from(c.limit));

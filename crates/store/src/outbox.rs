@@ -104,8 +104,15 @@ pub struct Enqueued {
     pub created: bool,
 }
 
-/// A claim request: up to `limit` messages due at `now` on one of `channels` (any channel when
-/// `None`), leased to `token` until `lease_until`.
+/// The internal channel on which fault-repair orders are handed to the grid's outage intake.
+pub const GRID_INTAKE_CHANNEL: &str = "grid_intake";
+
+/// Channels whose messages are for the program's own workers, not for people: a claim for any
+/// channel (`channels: None`, a webhook for every channel) never takes them.
+pub const INTERNAL_CHANNELS: &[&str] = &[GRID_INTAKE_CHANNEL];
+
+/// A claim request: up to `limit` messages due at `now` on one of `channels` (any channel but the
+/// [`INTERNAL_CHANNELS`] when `None`), leased to `token` until `lease_until`.
 #[derive(Clone, Debug)]
 pub struct Claim<'a> {
     pub channels: Option<&'a [String]>,

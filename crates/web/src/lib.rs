@@ -85,11 +85,25 @@ async fn not_found(req: axum::extract::Request) -> axum::response::Response {
 
 /// Serves until the process is stopped (Ctrl-C or SIGTERM).
 pub async fn serve(store: DynStore, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let app = router(AppState::new(store));
+    let state = AppState::new(store);
+    // Fault-repair orders reach the outage grouping through this worker, which shares the live model.
+    // It stops with the server, also when the server's task is aborted.
+    let _intake =
+        AbortOnDrop(bureau_app::grid::intake::worker(state.store.clone(), state.grid.clone()).spawn());
+    let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// A background task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown() {

@@ -258,3 +258,104 @@ async fn planned_work_with_ring_transfer_and_statistics() -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// Polls the outage list until `pred` holds for one outage (the grid intake worker runs beside the
+/// server every half second).
+async fn wait_for_outage(app: &TestApp, token: &str, pred: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+    for _ in 0..100 {
+        let (_, list) = body(app.get("/api/v1/outages", token).await?).await?;
+        if let Some(o) = list.as_array().and_then(|l| l.iter().find(|o| pred(o))) {
+            return Ok(o.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("no such outage within 10 s")
+}
+
+#[tokio::test]
+async fn fault_repair_orders_become_trouble_calls_of_an_outage() -> anyhow::Result<()> {
+    for app in apps().await? {
+        let agent = app.login("agent").await?;
+        let d = app.login("dispatcher").await?;
+        let scope = bureau_store::Scope::All;
+        let at_t11 = app.db.store.customers_at(&scope, &["F01-T11".to_string()]).await?;
+        assert!(at_t11.len() >= 3, "the demo puts customers on F01-T11");
+        // Three customers of one transformer call 95598: three fault-repair orders.
+        let mut orders = Vec::new();
+        for c in &at_t11[..3] {
+            let (st, r) = body(
+                app.post_json(
+                    "/api/v1/work-orders",
+                    &agent,
+                    &json!({"kind": "fault_repair", "customer_id": c.id.as_str(), "description": "家里停电了"}),
+                )
+                .await?,
+            )
+            .await?;
+            assert_eq!(st, 201, "{r}");
+            orders.push(r["order"]["id"].as_str().unwrap().to_string());
+        }
+        // A consultation and a fault repair without an account are not trouble calls.
+        let (st, _) = body(
+            app.post_json(
+                "/api/v1/work-orders",
+                &agent,
+                &json!({"kind": "consultation", "customer_id": at_t11[3].id.as_str(), "description": "电价咨询"}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!(st, 201);
+        let (st, r) = body(
+            app.post_json(
+                "/api/v1/work-orders",
+                &agent,
+                &json!({"kind": "fault_repair", "caller_phone": "13900000000", "area": "urban",
+                        "description": "路灯不亮"}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!(st, 201, "{r}");
+        // The three calls predict the fuse above F01-T11, as three calls through the API would.
+        let o = wait_for_outage(&app, &d, |o| o["calls"] == 3 && o["device"] == "F01-FU11").await?;
+        assert_eq!(o["state"], "predicted");
+        let (_, rec) =
+            body(app.get(&format!("/api/v1/outages/{}", o["id"].as_str().unwrap()), &d).await?).await?;
+        let mut calls: Vec<(String, String, String)> = rec["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (s("id"), s("source"), s("load_id"))
+            })
+            .collect();
+        calls.sort();
+        let mut expected: Vec<(String, String, String)> =
+            orders.iter().map(|id| (id.clone(), "work_order".into(), "F01-T11".into())).collect();
+        expected.sort();
+        assert_eq!(calls, expected);
+        // The dispatcher's board shows it at the fuse.
+        let page = app.get("/grid/outages", &d).await?.text().await?;
+        assert!(page.contains("class=\"st-predicted\" data-id=\"F01-T11\""));
+        // Each hand-over was delivered once; nothing else went to the grid.
+        let handed = app
+            .db
+            .store
+            .list_outbox(&OutboxQuery {
+                status: None,
+                key_prefix: Some("wo:".into()),
+                recipient: None,
+                limit: 1000,
+            })
+            .await?
+            .into_iter()
+            .filter(|m| m.channel == bureau_store::GRID_INTAKE_CHANNEL)
+            .collect::<Vec<_>>();
+        assert_eq!(handed.len(), 3);
+        assert!(handed.iter().all(|m| m.status == bureau_store::OutboxStatus::Sent), "{handed:?}");
+        app.stop().await?;
+    }
+    Ok(())
+}

@@ -393,6 +393,8 @@ pub async fn accept_with(
     set_next_due(&mut order, &deadlines);
     store.create_work_order(&order, &deadlines).await?;
     let notified = if kind == OrderKind::FaultRepair && notify {
+        // The call also goes to the grid's outage grouping (durably, through the outbox).
+        crate::grid::intake::hand_over(store, &order, now).await?;
         dispatch::notify_fault(store, &order, now).await?
     } else {
         Vec::new()
