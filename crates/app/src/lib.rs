@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod grid;
 pub mod outbox;
+pub mod payments;
 pub mod register;
 pub mod service;
 

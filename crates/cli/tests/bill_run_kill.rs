@@ -64,6 +64,25 @@ async fn killed_bill_run_rerun_leaves_one_bill_per_customer() -> anyhow::Result<
             }
         }
         assert_eq!(ids.len() as u64, done.bills);
+        // The ledger holds exactly one charge per bill, written with it: none lost, none doubled.
+        let (mut charges, mut charged) = (0u64, bureau_domain::money::Fen::ZERO);
+        let mut after: Option<String> = None;
+        loop {
+            let page = db.store.ledgers_page(&Scope::All, after.as_deref(), 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.customer_id.clone());
+            for l in &page {
+                for e in &l.entries {
+                    if let bureau_domain::ledger::EntryKind::Charge { bill, amount, .. } = &e.kind {
+                        if bill.0 == period {
+                            charges += 1;
+                            charged += *amount;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!((charges, charged), (done.bills, done.total), "{}", db.store.backend());
 
         // A third run issues nothing.
         let before = db.store.period_totals(&Scope::All, period).await?;

@@ -95,6 +95,7 @@ include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
+include!("../../store/shared/ledger_sql.rs");
 
 impl SqlStore {
     /// Runs one administrative statement (CREATE/DROP DATABASE) that cannot take parameters; for

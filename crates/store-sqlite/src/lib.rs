@@ -99,3 +99,4 @@ include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
+include!("../../store/shared/ledger_sql.rs");

@@ -17,6 +17,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     customers(store).await?;
     meters_and_contracts(store).await?;
     readings(store).await?;
+    crate::ledger_suite::ledger(store).await?;
     Ok(())
 }
 

@@ -368,6 +368,7 @@ impl BillStore for SqlStore {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let estimates = insert_readings_tx(&mut tx, &w.estimates).await?;
         let bills = insert_bills_tx(&mut tx, &w.bills, true).await?;
+        post_charges_tx(&mut tx, &w.charges).await?;
         let mut exceptions = 0;
         for chunk in w.exceptions.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
@@ -462,6 +463,7 @@ impl BillStore for SqlStore {
         reason: &str,
         at: i64,
         replacement: Option<&StoredBill>,
+        adjustment: Option<&CustomerEntry>,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let n = sqlx::query(
@@ -482,6 +484,9 @@ impl BillStore for SqlStore {
         }
         if let Some(b) = replacement {
             insert_bills_tx(&mut tx, std::slice::from_ref(b), false).await?;
+        }
+        if let Some(a) = adjustment {
+            post_charges_tx(&mut tx, std::slice::from_ref(a)).await?;
         }
         tx.commit().await.map_err(db_err)
     }

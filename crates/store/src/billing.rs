@@ -122,6 +122,9 @@ pub struct BillWrite {
     pub exceptions: Vec<ReadingException>,
     /// Estimated readings (估抄) made for missing ones.
     pub estimates: Vec<Reading>,
+    /// The ledger's charge entry of each bill (客户电费账), written in the same transaction; an
+    /// entry already stored (same customer and entry id) is kept, so a rerun never doubles it.
+    pub charges: Vec<crate::CustomerEntry>,
 }
 
 /// What a write actually added (rows already present are not counted).
@@ -197,8 +200,10 @@ pub trait BillStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<StoredBill>>;
-    /// Cancels the live revision and stores `replacement` (the next revision) in one transaction.
-    /// `NotFound` when there is no live revision `revision`.
+    /// Cancels the live revision and stores `replacement` (the next revision) in one transaction,
+    /// with `adjustment`, the ledger entry (退补) that moves the bill's charge from the cancelled
+    /// amount to the replacement's. `NotFound` when there is no live revision `revision`.
+    #[allow(clippy::too_many_arguments)] // one transaction, all of it
     async fn cancel_bill(
         &self,
         customer_id: &str,
@@ -207,6 +212,7 @@ pub trait BillStore {
         reason: &str,
         at: i64,
         replacement: Option<&StoredBill>,
+        adjustment: Option<&crate::CustomerEntry>,
     ) -> StoreResult<()>;
     /// Open exceptions of a period (customers without a live bill), in account order.
     async fn list_exceptions(

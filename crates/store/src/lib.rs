@@ -11,6 +11,7 @@
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
 mod billing;
+mod ledger;
 mod models;
 mod outage;
 pub mod outbox;
@@ -18,6 +19,7 @@ mod scope;
 pub mod service;
 
 pub use billing::*;
+pub use ledger::*;
 pub use models::*;
 pub use outage::*;
 pub use outbox::*;
@@ -167,6 +169,7 @@ pub trait Store:
     + OutageStore
     + ServiceStore
     + BillStore
+    + LedgerStore
     + Send
     + Sync
 {

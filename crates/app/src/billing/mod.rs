@@ -192,6 +192,7 @@ pub async fn run(
         after = Some(last.customer_id.clone());
         let n = chunk.accounts.len() as u64;
         summary.customers += n;
+        let by = actor.staff_id.clone();
         let (tariffs2, rules, period_v, today, est, threads) = (
             tariffs.clone(),
             opts.rules.clone(),
@@ -210,7 +211,9 @@ pub async fn run(
                 now: now_unix(),
                 estimate_missing: est,
             };
-            compute_chunk(&ctx, &chunk, threads)
+            let mut write = compute_chunk(&ctx, &chunk, threads);
+            write.charges = crate::payments::charges_for(&write.bills, &by);
+            write
         })
         .await
         .map_err(|e| AppError::Store(StoreError::Database(format!("bill computation failed: {e}"))))?;
@@ -351,7 +354,20 @@ pub async fn cancel_and_rebill(
     } else {
         None
     };
-    store.cancel_bill(customer_id, period, live.revision, reason, now_unix(), replacement.as_ref()).await?;
+    let at = jiff::Timestamp::now();
+    let adjustment =
+        crate::payments::rebill_adjustment(&live, replacement.as_ref(), &actor.staff_id, reason, at);
+    store
+        .cancel_bill(
+            customer_id,
+            period,
+            live.revision,
+            reason,
+            at.as_second(),
+            replacement.as_ref(),
+            adjustment.as_ref(),
+        )
+        .await?;
     Ok(replacement)
 }
 

@@ -1,0 +1,25 @@
+//! Payments and the customer ledger (客户电费账): the account a counter clerk sees, payments with
+//! their late fees, reversals (冲正), refunds (退费) and the bank batch (代扣/代收).
+//!
+//! Every change of money is a ledger entry written through [`bureau_store::LedgerStore`]; balances,
+//! open bills, credit and arrears are always derived by `bureau_domain::ledger::fold`. Use cases that
+//! decide from the entries (a payment's late fee, a refund out of credit, a reversal) post at the
+//! ledger version they read and read again when another posting came first, so two racing requests
+//! never both pass a check; a payment's idempotency key is unique in the database itself.
+
+mod account;
+mod charges;
+
+pub use account::{customer_account, load_account, Account, AccountBill};
+pub use charges::{charge_entry, charges_for, rebill_adjustment};
+
+use bureau_domain::org::Role;
+
+/// Roles that take money at the counter and see accounts.
+pub const COUNTER_ROLES: &[Role] = &[Role::CounterClerk, Role::Manager];
+
+/// An instant with the precision the ledger stores (microseconds), so that an entry read back
+/// equals the entry posted.
+pub fn ledger_instant(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+}

@@ -1,0 +1,410 @@
+// Ledger SQL shared by SQLite and PostgreSQL: ledger entries and ledger versions.
+//
+// Included by both store crates after `sql_store.rs` (for `db_err`, `corrupt`, `push_scope`,
+// `CHUNK`). Entries are only ever inserted. `amount_fen` is the entry's signed effect on what the
+// customer owes (see migration 0006), so sums are plain SUMs over entries that are not reversed.
+
+use bureau_domain::ledger::{
+    BillId, Channel, Entry as LedgerEntryRow, EntryId, EntryKind, IdempotencyKey,
+};
+
+const ENTRY_COLUMNS: &str = "customer_id, entry_id, posted_at_us, posted_by, channel, reason, kind, amount_fen,
+    bill_id, period, due_on, idem_key, reversal_of, approved_by";
+
+fn entry_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<(String, LedgerEntryRow)> {
+    let customer_id: String = r.try_get("customer_id").map_err(db_err)?;
+    let id: String = r.try_get("entry_id").map_err(db_err)?;
+    let at_us: i64 = r.try_get("posted_at_us").map_err(db_err)?;
+    let channel: String = r.try_get("channel").map_err(db_err)?;
+    let kind: String = r.try_get("kind").map_err(db_err)?;
+    let amount = bureau_domain::money::Fen(r.try_get("amount_fen").map_err(db_err)?);
+    let bill_id: Option<String> = r.try_get("bill_id").map_err(db_err)?;
+    let text = |col: &str| -> StoreResult<String> {
+        r.try_get::<Option<String>, _>(col).map_err(db_err)?.ok_or_else(|| corrupt(col, &id))
+    };
+    let bill = || -> StoreResult<BillId> { bill_id.clone().map(BillId).ok_or_else(|| corrupt("bill_id", &id)) };
+    let kind = match kind.as_str() {
+        "charge" => {
+            let period = text("period")?;
+            let due = text("due_on")?;
+            EntryKind::Charge {
+                bill: bill()?,
+                period: bureau_domain::tariff::BillPeriod::parse("period", &period)
+                    .map_err(|_| corrupt("period", &period))?,
+                due: parse_date(&due)?,
+                amount,
+            }
+        }
+        "payment" => {
+            let key = text("idem_key")?;
+            EntryKind::Payment {
+                amount: -amount,
+                key: IdempotencyKey::parse("idem_key", &key).map_err(|_| corrupt("idem_key", &key))?,
+            }
+        }
+        "late_fee" => EntryKind::LateFee { bill: bill()?, amount },
+        "adjustment" => EntryKind::Adjustment { bill: bill_id.clone().map(BillId), amount },
+        "refund" => EntryKind::Refund { amount },
+        "reversal" => EntryKind::Reversal {
+            of: EntryId(text("reversal_of")?),
+            approved_by: text("approved_by")?,
+        },
+        other => return Err(corrupt("kind", other)),
+    };
+    Ok((
+        customer_id,
+        LedgerEntryRow {
+            id: EntryId(id),
+            at: jiff::Timestamp::from_microsecond(at_us).map_err(|_| corrupt("posted_at_us", &at_us.to_string()))?,
+            by: r.try_get("posted_by").map_err(db_err)?,
+            channel: Channel::parse(&channel).map_err(|_| corrupt("channel", &channel))?,
+            reason: r.try_get("reason").map_err(db_err)?,
+            kind,
+        },
+    ))
+}
+
+/// The columns of an entry that depend on its kind: (bill, period, due, key, reversal of, approver).
+type KindColumns<'a> =
+    (Option<&'a str>, Option<String>, Option<String>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+fn kind_columns(kind: &EntryKind) -> KindColumns<'_> {
+    match kind {
+        EntryKind::Charge { bill, period, due, .. } => {
+            (Some(bill.0.as_str()), Some(period.to_string()), Some(due.to_string()), None, None, None)
+        }
+        EntryKind::Payment { key, .. } => (None, None, None, Some(key.as_str()), None, None),
+        EntryKind::LateFee { bill, .. } => (Some(bill.0.as_str()), None, None, None, None, None),
+        EntryKind::Adjustment { bill, .. } => (bill.as_ref().map(|b| b.0.as_str()), None, None, None, None, None),
+        EntryKind::Refund { .. } => (None, None, None, None, None, None),
+        EntryKind::Reversal { of, approved_by } => {
+            (None, None, None, None, Some(of.0.as_str()), Some(approved_by.as_str()))
+        }
+    }
+}
+
+/// Inserts entries (customer, entry); with `keep_existing` an entry whose id is already stored is
+/// left as it is (the bill run's charges, written again after a kill).
+async fn insert_entries_tx(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    entries: &[(&str, &LedgerEntryRow)],
+    keep_existing: bool,
+) -> StoreResult<u64> {
+    let mut n = 0;
+    for chunk in entries.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO ledger_entries ({ENTRY_COLUMNS}) "));
+        qb.push_values(chunk, |mut b, (customer_id, e)| {
+            let (bill, period, due, key, of, approver) = kind_columns(&e.kind);
+            b.push_bind(*customer_id)
+                .push_bind(e.id.0.as_str())
+                .push_bind(e.at.as_microsecond())
+                .push_bind(e.by.as_str())
+                .push_bind(e.channel.code())
+                .push_bind(e.reason.as_str())
+                .push_bind(e.kind.code())
+                .push_bind(e.kind.signed_amount().0)
+                .push_bind(bill)
+                .push_bind(period)
+                .push_bind(due)
+                .push_bind(key)
+                .push_bind(of)
+                .push_bind(approver);
+        });
+        if keep_existing {
+            qb.push(" ON CONFLICT (customer_id, entry_id) DO NOTHING");
+        }
+        n += qb.build().execute(&mut **tx).await.map_err(db_err)?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// Raises the ledger version of each customer (creating it at 1).
+async fn bump_versions_tx(tx: &mut sqlx::Transaction<'_, Db>, customer_ids: &[&str]) -> StoreResult<()> {
+    let mut ids: Vec<&str> = customer_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO ledger_versions (customer_id, version) ");
+        qb.push_values(chunk, |mut b, id| {
+            b.push_bind(*id).push_bind(1_i64);
+        });
+        qb.push(" ON CONFLICT (customer_id) DO UPDATE SET version = ledger_versions.version + 1");
+        qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Writes the bill run's charge entries (or a rebill's adjustment) and raises the versions of the
+/// ledgers that got one. Entries already stored are kept: a rerun never doubles a charge.
+async fn post_charges_tx(tx: &mut sqlx::Transaction<'_, Db>, entries: &[CustomerEntry]) -> StoreResult<u64> {
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<(&str, &LedgerEntryRow)> = entries.iter().map(|c| (c.customer_id.as_str(), &c.entry)).collect();
+    let n = insert_entries_tx(tx, &rows, true).await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    bump_versions_tx(tx, &ids).await?;
+    Ok(n)
+}
+
+/// Entries posted with any of these keys.
+async fn entries_by_keys<'e, E>(exec: E, keys: &[&str]) -> StoreResult<Vec<(String, LedgerEntryRow)>>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idem_key IN ("));
+    let mut sep = qb.separated(", ");
+    for k in keys {
+        sep.push_bind(*k);
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(exec).await.map_err(db_err)?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+fn group_keys(entries: &[LedgerEntryRow]) -> Vec<&str> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Payment { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One group inside an open transaction, under its own savepoint: key check, version check, insert.
+async fn post_group_tx(tx: &mut sqlx::Transaction<'_, Db>, g: &EntryGroup) -> StoreResult<Posted> {
+    let keys = group_keys(&g.entries);
+    if let Some((customer_id, entry)) = entries_by_keys(&mut **tx, &keys).await?.into_iter().next() {
+        return Ok(Posted::Duplicate { prior: CustomerEntry { customer_id, entry } });
+    }
+    let mut sp = sqlx::Connection::begin(&mut **tx).await.map_err(db_err)?;
+    let bumped = if g.expected_version == 0 {
+        sqlx::query("INSERT INTO ledger_versions (customer_id, version) VALUES ($1, 1) ON CONFLICT (customer_id) DO NOTHING")
+            .bind(&g.customer_id)
+            .execute(&mut *sp)
+            .await
+    } else {
+        sqlx::query("UPDATE ledger_versions SET version = version + 1 WHERE customer_id = $1 AND version = $2")
+            .bind(&g.customer_id)
+            .bind(g.expected_version)
+            .execute(&mut *sp)
+            .await
+    }
+    .map_err(db_err)?
+    .rows_affected();
+    if bumped != 1 {
+        sp.rollback().await.map_err(db_err)?;
+        return Ok(Posted::Stale);
+    }
+    let rows: Vec<(&str, &LedgerEntryRow)> = g.entries.iter().map(|e| (g.customer_id.as_str(), e)).collect();
+    match insert_entries_tx(&mut sp, &rows, false).await {
+        Ok(_) => {
+            sp.commit().await.map_err(db_err)?;
+            Ok(Posted::Done { version: g.expected_version + 1 })
+        }
+        Err(StoreError::Constraint { constraint }) => {
+            // A racing posting of the same key committed first (PostgreSQL; SQLite has one writer).
+            sp.rollback().await.map_err(db_err)?;
+            match entries_by_keys(&mut **tx, &keys).await?.into_iter().next() {
+                Some((customer_id, entry)) => Ok(Posted::Duplicate { prior: CustomerEntry { customer_id, entry } }),
+                None => Err(StoreError::Constraint { constraint }),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The ledgers of customers whose versions are given, entries read by key range.
+async fn ledgers_for(
+    pool: &sqlx::Pool<Db>,
+    versions: Vec<(String, i64)>,
+) -> StoreResult<Vec<CustomerLedger>> {
+    let mut out: Vec<CustomerLedger> = versions
+        .into_iter()
+        .map(|(customer_id, version)| CustomerLedger { customer_id, version, entries: Vec::new() })
+        .collect();
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut sorted: Vec<usize> = (0..out.len()).collect();
+    sorted.sort_by(|&a, &b| out[a].customer_id.cmp(&out[b].customer_id));
+    for chunk in sorted.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE customer_id IN ("));
+        let mut sep = qb.separated(", ");
+        for &i in chunk {
+            sep.push_bind(out[i].customer_id.clone());
+        }
+        qb.push(") ORDER BY customer_id, posted_at_us, entry_id");
+        let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
+        let mut k = 0;
+        for r in &rows {
+            let (customer_id, e) = entry_from_row(r)?;
+            while k < chunk.len() && out[chunk[k]].customer_id < customer_id {
+                k += 1;
+            }
+            if k < chunk.len() && out[chunk[k]].customer_id == customer_id {
+                out[chunk[k]].entries.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn balance_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<LedgerBalance> {
+    let fen = |c: &str| -> StoreResult<bureau_domain::money::Fen> {
+        Ok(bureau_domain::money::Fen(r.try_get(c).map_err(db_err)?))
+    };
+    Ok(LedgerBalance {
+        customer_id: r.try_get("customer_id").map_err(db_err)?,
+        charged: fen("charged")?,
+        late_fees: fen("late_fees")?,
+        unbilled_adjustments: fen("unbilled")?,
+        paid: fen("paid")?,
+        refunded: fen("refunded")?,
+        balance: fen("balance")?,
+    })
+}
+
+/// Sums per customer over the entries that are not reversed; the caller appends the customer filter.
+const BALANCE_SELECT: &str = "SELECT e.customer_id,
+    CAST(SUM(CASE WHEN e.kind = 'charge' OR (e.kind = 'adjustment' AND e.bill_id IS NOT NULL) THEN e.amount_fen ELSE 0 END) AS BIGINT) AS charged,
+    CAST(SUM(CASE WHEN e.kind = 'late_fee' THEN e.amount_fen ELSE 0 END) AS BIGINT) AS late_fees,
+    CAST(SUM(CASE WHEN e.kind = 'adjustment' AND e.bill_id IS NULL THEN e.amount_fen ELSE 0 END) AS BIGINT) AS unbilled,
+    CAST(SUM(CASE WHEN e.kind = 'payment' THEN -e.amount_fen ELSE 0 END) AS BIGINT) AS paid,
+    CAST(SUM(CASE WHEN e.kind = 'refund' THEN e.amount_fen ELSE 0 END) AS BIGINT) AS refunded,
+    CAST(SUM(e.amount_fen) AS BIGINT) AS balance
+  FROM ledger_entries e
+  WHERE NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.customer_id = e.customer_id AND r.reversal_of = e.entry_id)
+    AND e.kind <> 'reversal' AND e.customer_id IN ";
+
+#[async_trait::async_trait]
+impl LedgerStore for SqlStore {
+    async fn ledger_of(&self, customer_id: &str) -> StoreResult<CustomerLedger> {
+        // The version first: entries read after it are at least as new, so a decision taken on
+        // them and posted at this version can only be refused as stale, never slip through.
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM ledger_versions WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE customer_id = $1 ORDER BY posted_at_us, entry_id"
+        ))
+        .bind(customer_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let entries = rows.iter().map(|r| entry_from_row(r).map(|x| x.1)).collect::<StoreResult<Vec<_>>>()?;
+        Ok(CustomerLedger { customer_id: customer_id.to_string(), version: version.unwrap_or(0), entries })
+    }
+
+    async fn ledgers_page(&self, scope: &Scope, after: Option<&str>, limit: u32) -> StoreResult<Vec<CustomerLedger>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT v.customer_id, v.version FROM ledger_versions v JOIN customers c ON c.customer_id = v.customer_id
+             WHERE v.customer_id > ",
+        );
+        qb.push_bind(after.unwrap_or(""));
+        push_scope(&mut qb, "c.bureau_id", scope);
+        qb.push(" ORDER BY v.customer_id LIMIT ");
+        qb.push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let versions = rows
+            .iter()
+            .map(|r| Ok((r.try_get("customer_id").map_err(db_err)?, r.try_get("version").map_err(db_err)?)))
+            .collect::<StoreResult<Vec<(String, i64)>>>()?;
+        ledgers_for(&self.pool, versions).await
+    }
+
+    async fn ledgers_of(&self, customer_ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
+        let mut known = std::collections::HashMap::new();
+        for chunk in customer_ids.chunks(CHUNK) {
+            let mut qb =
+                QueryBuilder::<Db>::new("SELECT customer_id, version FROM ledger_versions WHERE customer_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                let id: String = r.try_get("customer_id").map_err(db_err)?;
+                let v: i64 = r.try_get("version").map_err(db_err)?;
+                known.insert(id, v);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let versions: Vec<(String, i64)> = customer_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .map(|id| (id.clone(), known.get(id).copied().unwrap_or(0)))
+            .collect();
+        let ledgers = ledgers_for(&self.pool, versions).await?;
+        let by_id: std::collections::HashMap<&str, &CustomerLedger> =
+            ledgers.iter().map(|l| (l.customer_id.as_str(), l)).collect();
+        Ok(customer_ids.iter().map(|id| by_id[id.as_str()].clone()).collect())
+    }
+
+    async fn post_entries(&self, customer_id: &str, expected_version: i64, entries: &[LedgerEntryRow]) -> StoreResult<Posted> {
+        let group = EntryGroup {
+            customer_id: customer_id.to_string(),
+            expected_version,
+            entries: entries.to_vec(),
+        };
+        Ok(self.post_entry_groups(std::slice::from_ref(&group)).await?.remove(0))
+    }
+
+    async fn post_entry_groups(&self, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            out.push(post_group_tx(&mut tx, g).await?);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn entry_by_key(&self, key: &str) -> StoreResult<Option<CustomerEntry>> {
+        Ok(entries_by_keys(&self.pool, &[key])
+            .await?
+            .into_iter()
+            .next()
+            .map(|(customer_id, entry)| CustomerEntry { customer_id, entry }))
+    }
+
+    async fn ledger_balances(&self, scope: &Scope, after: Option<&str>, limit: u32) -> StoreResult<Vec<LedgerBalance>> {
+        let mut qb = QueryBuilder::<Db>::new(BALANCE_SELECT);
+        qb.push(
+            "(SELECT v.customer_id FROM ledger_versions v JOIN customers c ON c.customer_id = v.customer_id
+               WHERE v.customer_id > ",
+        );
+        qb.push_bind(after.unwrap_or(""));
+        push_scope(&mut qb, "c.bureau_id", scope);
+        qb.push(" ORDER BY v.customer_id LIMIT ");
+        qb.push_bind(i64::from(limit));
+        qb.push(") GROUP BY e.customer_id ORDER BY e.customer_id");
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(balance_from_row).collect()
+    }
+
+    async fn ledger_balances_of(&self, customer_ids: &[String]) -> StoreResult<Vec<LedgerBalance>> {
+        let mut out = Vec::new();
+        for chunk in customer_ids.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(BALANCE_SELECT);
+            qb.push("(");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(") GROUP BY e.customer_id");
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                out.push(balance_from_row(&r)?);
+            }
+        }
+        out.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        out.dedup_by(|a, b| a.customer_id == b.customer_id);
+        Ok(out)
+    }
+}
