@@ -20,6 +20,10 @@ pub enum AppError {
     /// Logged in, but the role or the bureau scope does not allow it.
     #[error("not allowed")]
     Forbidden,
+    /// Too many attempts (logins, one-time codes) from this account or address; try again after
+    /// `retry_after_secs`.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Store(StoreError),
 }

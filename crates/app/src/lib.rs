@@ -10,6 +10,7 @@ pub mod error;
 pub mod grid;
 pub mod outbox;
 pub mod payments;
+pub mod portal;
 pub mod register;
 pub mod service;
 

@@ -105,3 +105,4 @@ impl SqlStore {
         Ok(())
     }
 }
+include!("../../store/shared/portal_sql.rs");

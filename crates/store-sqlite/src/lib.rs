@@ -100,3 +100,4 @@ include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
+include!("../../store/shared/portal_sql.rs");

@@ -15,6 +15,7 @@ mod ledger;
 mod models;
 mod outage;
 pub mod outbox;
+mod portal;
 mod scope;
 pub mod service;
 
@@ -23,6 +24,7 @@ pub use ledger::*;
 pub use models::*;
 pub use outage::*;
 pub use outbox::*;
+pub use portal::*;
 pub use scope::Scope;
 pub use service::*;
 
@@ -170,6 +172,7 @@ pub trait Store:
     + ServiceStore
     + BillStore
     + LedgerStore
+    + PortalStore
     + Send
     + Sync
 {

@@ -53,6 +53,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Unauthorized => StatusCode::UNAUTHORIZED,
         AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -102,6 +103,16 @@ pub fn body_of(e: &AppError, lang: Lang) -> ErrorBody {
         },
         AppError::Unauthorized => plain("unauthorized", "请先登录", "please log in"),
         AppError::Forbidden => plain("forbidden", "无权进行此操作", "you are not allowed to do this"),
+        AppError::TooManyRequests { retry_after_secs } => ErrorBody {
+            code: "too_many_requests".into(),
+            message: if zh {
+                format!("尝试次数过多，请{retry_after_secs}秒后再试")
+            } else {
+                format!("too many attempts; please try again in {retry_after_secs} seconds")
+            },
+            field: None,
+            fields: vec![],
+        },
         AppError::Store(_) => {
             plain("internal", "系统内部错误，请稍后再试", "internal error, please try again later")
         }
@@ -114,7 +125,19 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "request failed in the store");
         }
         let status = status_of(&self.error);
-        (status, axum::Json(ErrorResponse { error: body_of(&self.error, self.lang) })).into_response()
+        let mut resp =
+            (status, axum::Json(ErrorResponse { error: body_of(&self.error, self.lang) })).into_response();
+        add_retry_after(&self.error, &mut resp);
+        resp
+    }
+}
+
+/// A `Retry-After` header (seconds) on a 429 answer, for API and pages alike.
+pub fn add_retry_after(e: &AppError, resp: &mut Response) {
+    if let AppError::TooManyRequests { retry_after_secs } = e {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.max(&1).to_string()) {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
     }
 }
 

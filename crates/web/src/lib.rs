@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod customer_auth;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
@@ -24,11 +25,22 @@ pub struct AppState {
     pub actors: Arc<auth::ActorCache>,
     /// The live grid model of each bureau (tracing, prediction).
     pub grid: Arc<bureau_app::grid::ops::GridCache>,
+    /// Customer logins seen in the last seconds (the portal and the bill query).
+    pub customers: Arc<customer_auth::CustomerCache>,
+    /// Rate limits of customer logins and code requests (per process; see `bureau_app::portal::limit`).
+    pub limits: Arc<bureau_app::portal::PortalLimits>,
 }
 
 impl AppState {
     pub fn new(store: DynStore) -> AppState {
-        AppState { store, metrics: Arc::default(), actors: Arc::default(), grid: Arc::default() }
+        AppState {
+            store,
+            metrics: Arc::default(),
+            actors: Arc::default(),
+            grid: Arc::default(),
+            customers: Arc::default(),
+            limits: Arc::default(),
+        }
     }
 }
 

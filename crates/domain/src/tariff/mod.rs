@@ -13,6 +13,7 @@
 mod book;
 pub mod calc;
 pub(crate) mod file;
+pub mod ladder;
 pub mod power_factor;
 pub mod quote;
 

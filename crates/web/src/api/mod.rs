@@ -4,6 +4,7 @@
 pub mod billing;
 mod dto;
 mod grid;
+pub mod portal;
 mod register;
 mod service;
 mod session;
@@ -90,4 +91,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(service::search_knowledge))
         .routes(routes!(service::lookup))
         .routes(routes!(service::screen_pop, service::my_call))
+        .routes(routes!(portal::login))
+        .routes(routes!(portal::request_code))
+        .routes(routes!(portal::code_login))
+        .routes(routes!(portal::logout))
+        .routes(routes!(portal::set_password))
+        .routes(routes!(portal::staff_set_password))
+        .routes(routes!(portal::summary))
+        .routes(routes!(portal::bills))
+        .routes(routes!(portal::bill))
+        .routes(routes!(portal::consumption))
+        .routes(routes!(portal::outages))
+        .routes(routes!(portal::orders))
+        .routes(routes!(portal::order))
+        .routes(routes!(portal::text_query))
 }

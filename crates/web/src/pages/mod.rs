@@ -77,10 +77,12 @@ pub fn error_page(e: &AppError, lang: Lang) -> Response {
         tracing::error!(error = %inner, "page failed in the store");
     }
     let body = crate::error::body_of(e, lang);
-    render(
+    let mut resp = render(
         ErrorPage { t: Tr::new(lang), user: None, here: "/".into(), message: body.message },
         crate::error::status_of(e),
-    )
+    );
+    crate::error::add_retry_after(e, &mut resp);
+    resp
 }
 
 async fn css() -> impl IntoResponse {
