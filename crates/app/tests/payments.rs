@@ -109,3 +109,249 @@ async fn a_correction_posts_the_difference_and_the_account_folds() -> anyhow::Re
     }
     Ok(())
 }
+
+async fn staff_actor(db: &TestDb, id: &str) -> anyhow::Result<Actor> {
+    let staff = db.store.get_staff(id).await?;
+    let units = db.store.list_org_units().await?;
+    Ok(Actor::for_staff(&staff, &units))
+}
+
+/// A customer with two open bills (2026-08, 2026-09) in the small demo, and its September due date.
+async fn customer_with_bills(db: &TestDb) -> anyhow::Result<(String, jiff::civil::Date)> {
+    let bills = db.store.list_bills(&Scope::All, "2026-09", None, 10_000).await?;
+    let b = bills.iter().find(|b| b.total > Fen(5_000)).expect("a bill above 50 yuan");
+    Ok((b.customer_id.clone(), b.due_on.as_deref().unwrap().parse()?))
+}
+
+fn form(account: &str, amount: &str, key: &str) -> payments::PaymentForm {
+    payments::PaymentForm {
+        account_no: account.into(),
+        amount: amount.into(),
+        idempotency_key: key.into(),
+        method: None,
+    }
+}
+
+/// What the counter sees of an account, for "nothing changed" comparisons.
+fn position(a: &payments::Account) -> (Fen, Fen, Fen, Vec<(String, Fen, Fen)>) {
+    let bills =
+        a.state.bills.iter().map(|b| (b.bill.0.clone(), b.charge_open(), b.late_fee_open())).collect();
+    (a.balance, a.credit, a.arrears, bills)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_posts_once_however_often_it_is_sent() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let rules = LateFeeRules::builtin();
+        let clerk = staff_actor(&db, "clerk").await?;
+        let (id, _) = customer_with_bills(&db).await?;
+
+        let first = payments::take_payment(&db.store, &clerk, rules, &form(&id, "30.00", "ui-0001")).await?;
+        assert!(!first.duplicate);
+        let again = payments::take_payment(&db.store, &clerk, rules, &form(&id, "30.00", "ui-0001")).await?;
+        assert!(again.duplicate);
+        assert_eq!(again.payment.id, first.payment.id);
+        assert_eq!(again.receipt, first.receipt);
+
+        // Eight submissions of one new key at the same moment: one payment.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (store, clerk, id) = (db.store.clone(), clerk.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                payments::take_payment(
+                    &store,
+                    &clerk,
+                    LateFeeRules::builtin(),
+                    &form(&id, "12.34", "ui-0002"),
+                )
+                .await
+            }));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut fresh = 0;
+        for t in tasks {
+            let r = t.await??;
+            ids.insert(r.payment.id.clone());
+            fresh += usize::from(!r.duplicate);
+        }
+        assert_eq!((ids.len(), fresh), (1, 1), "one payment posted, seven answered as duplicates");
+        let l = db.store.ledger_of(&id).await?;
+        let pays = l.entries.iter().filter(|e| matches!(e.kind, EntryKind::Payment { .. })).count();
+        assert_eq!(pays, 2);
+
+        // The same key with another amount or for another account is a conflict, and posts nothing.
+        let v = l.version;
+        let e = payments::take_payment(&db.store, &clerk, rules, &form(&id, "30.01", "ui-0001"))
+            .await
+            .unwrap_err();
+        assert!(matches!(&e, bureau_app::AppError::Conflict(f) if f.field == "amount"), "{e:?}");
+        let other = db.store.list_bills(&Scope::All, "2026-09", None, 10).await?[0].customer_id.clone();
+        if other != id {
+            let e = payments::take_payment(&db.store, &clerk, rules, &form(&other, "30.00", "ui-0001"))
+                .await
+                .unwrap_err();
+            assert!(matches!(&e, bureau_app::AppError::Conflict(f) if f.field == "account_no"), "{e:?}");
+        }
+        assert_eq!(db.store.ledger_of(&id).await?.version, v);
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_leaves_every_balance_unchanged() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let rules = LateFeeRules::builtin();
+        let clerk = staff_actor(&db, "clerk").await?;
+        let (id, _) = customer_with_bills(&db).await?;
+        let before = db.store.ledger_balances(&Scope::All, None, 10_000).await?;
+        let cases: Vec<(payments::PaymentForm, &str, &str)> = vec![
+            (form(&id, "-5.00", "k1"), "amount", "negative"),
+            (form(&id, "12.345", "k2"), "amount", "invalid"),
+            (form(&id, "abc", "k3"), "amount", "invalid"),
+            (form(&id, "0", "k4"), "amount", "zero"),
+            (form(&id, "1e3", "k5"), "amount", "invalid"),
+            (form(&id, "10.00", ""), "idempotency_key", "required"),
+            (form(&id, "10.00", "has space"), "idempotency_key", "invalid"),
+            (form("2399999999", "10.00", "k6"), "account_no", "unknown"),
+            (form("12", "10.00", "k7"), "account_no", "invalid"),
+        ];
+        for (f, field, code) in cases {
+            let e = payments::take_payment(&db.store, &clerk, rules, &f).await.unwrap_err();
+            let bureau_app::AppError::Invalid(errs) = &e else { panic!("{f:?}: {e:?}") };
+            assert!(errs.iter().any(|x| x.field == field && x.code == code), "{f:?}: {errs:?}");
+            assert!(errs.iter().all(|x| !x.message.zh.is_empty() && !x.message.en.is_empty()));
+        }
+        // Every error at once.
+        let e = payments::take_payment(&db.store, &clerk, rules, &form("", "-1", "")).await.unwrap_err();
+        let bureau_app::AppError::Invalid(errs) = e else { panic!() };
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        // A refund above the credit and a reversal without an approver change nothing either.
+        let r = payments::refund_credit(
+            &db.store,
+            &clerk,
+            rules,
+            &payments::RefundForm {
+                account_no: id.clone(),
+                amount: "1.00".into(),
+                reason: "test".into(),
+                version: db.store.ledger_of(&id).await?.version,
+            },
+        )
+        .await;
+        assert!(matches!(r, Err(bureau_app::AppError::Invalid(_))), "{r:?}");
+        assert_eq!(db.store.ledger_balances(&Scope::All, None, 10_000).await?, before);
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_fees_reversal_and_refund() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let rules = LateFeeRules::builtin();
+        let clerk = staff_actor(&db, "clerk").await?;
+        let (id, due) = customer_with_bills(&db).await?;
+        let customer = db.store.get_customer(&Scope::All, &id).await?;
+        let on = due.checked_add(jiff::Span::new().days(15))?;
+        let at = bureau_domain::calendar::beijing::instant(on.at(10, 0, 0, 0))?;
+        let before = payments::customer_account(&db.store, &clerk, rules, &id, Some(on)).await?;
+        assert_eq!(before.open_bills.len(), 2);
+        let expected_fees: Vec<Fen> = before.open_bills.iter().map(|b| b.late_fee_to_date).collect();
+        assert!(expected_fees.iter().all(|f| *f >= Fen(100)), "{expected_fees:?}");
+
+        // Paying everything shown as "to clear" posts both bills' late fees and leaves nothing owed.
+        let p = payments::NewPayment {
+            customer: customer.clone(),
+            amount: before.to_clear,
+            key: bureau_domain::ledger::IdempotencyKey::parse("k", "late-1")?,
+            channel: bureau_domain::ledger::Channel::Counter,
+            by: "clerk".into(),
+            reason: "柜台缴费（现金）".into(),
+            at,
+        };
+        let paid = payments::post_payment(&db.store, rules, p.clone()).await?;
+        let fees: Vec<Fen> = paid
+            .late_fees
+            .iter()
+            .map(|e| match e.kind {
+                EntryKind::LateFee { amount, .. } => amount,
+                _ => Fen::ZERO,
+            })
+            .collect();
+        assert_eq!(fees, expected_fees);
+        assert_eq!(paid.account.balance, Fen::ZERO);
+        assert_eq!(paid.receipt.amount, before.to_clear);
+        assert_eq!(paid.receipt.to_credit, Fen::ZERO);
+        let on_receipt: Fen = paid.receipt.lines.iter().map(|l| l.charge + l.late_fee).sum();
+        assert_eq!(on_receipt, before.to_clear, "the receipt's lines add up to the payment");
+
+        // A reversal needs a second person with the manager role and the right password.
+        let rev = |approver: &str, password: &str, reason: &str| payments::ReversalForm {
+            account_no: id.clone(),
+            entry_id: paid.payment.id.0.clone(),
+            reason: reason.into(),
+            approver: approver.into(),
+            approver_password: password.into(),
+        };
+        for (f, code) in [
+            (rev("clerk", "demo2026", "收错户"), "same_person"),
+            (rev("manager", "wrong", "收错户"), "wrong_credentials"),
+            (rev("nobody", "demo2026", "收错户"), "wrong_credentials"),
+            (rev("", "", "收错户"), "required"),
+        ] {
+            let e = payments::reverse_entry(&db.store, &clerk, rules, &f).await.unwrap_err();
+            assert!(matches!(&e, bureau_app::AppError::Invalid(v) if v[0].code == code), "{code}: {e:?}");
+        }
+        let e = payments::reverse_entry(&db.store, &clerk, rules, &rev("manager", "demo2026", " "))
+            .await
+            .unwrap_err();
+        assert!(matches!(&e, bureau_app::AppError::Invalid(v) if v[0].field == "reason"), "{e:?}");
+
+        // Approved: the payment and its late fees are cancelled; the balances are exactly as before.
+        let done =
+            payments::reverse_entry(&db.store, &clerk, rules, &rev("manager", "demo2026", "收错户")).await?;
+        assert_eq!(done.reversals.len(), 3);
+        let after = payments::customer_account(&db.store, &clerk, rules, &id, Some(on)).await?;
+        assert_eq!(position(&after), position(&before));
+        assert_eq!(after.late_fee_to_date, before.late_fee_to_date);
+        let e = payments::reverse_entry(&db.store, &clerk, rules, &rev("manager", "demo2026", "再冲"))
+            .await
+            .unwrap_err();
+        assert!(matches!(&e, bureau_app::AppError::Invalid(v) if v[0].code == "duplicate"), "{e:?}");
+        // The reversed payment's key stays spent: resending it is answered as reversed, not posted.
+        let e = payments::post_payment(&db.store, rules, p).await.unwrap_err();
+        assert!(matches!(&e, bureau_app::AppError::Conflict(f) if f.code == "reversed"), "{e:?}");
+
+        // Overpaying leaves credit; a refund takes back at most the credit, once.
+        let now = payments::customer_account(&db.store, &clerk, rules, &id, None).await?;
+        let amount = format!("{}", now.to_clear + Fen(10_000));
+        let over = payments::take_payment(&db.store, &clerk, rules, &form(&id, &amount, "over-1")).await?;
+        let credit = over.account.credit;
+        assert_eq!(credit, Fen(10_000), "the late fees to date were posted with it and paid first");
+        assert_eq!(over.account.balance, -credit);
+        let version = db.store.ledger_of(&id).await?.version;
+        let refund = |amount: &str| payments::RefundForm {
+            account_no: id.clone(),
+            amount: amount.into(),
+            reason: "销户退费".into(),
+            version,
+        };
+        let too_much = format!("{}", credit + Fen(1));
+        let e = payments::refund_credit(&db.store, &clerk, rules, &refund(&too_much)).await.unwrap_err();
+        assert!(matches!(&e, bureau_app::AppError::Invalid(v) if v[0].code == "exceeds_credit"), "{e:?}");
+        let r = payments::refund_credit(&db.store, &clerk, rules, &refund(&format!("{credit}"))).await?;
+        assert_eq!(r.account.credit, Fen::ZERO);
+        assert_eq!(r.account.balance, Fen::ZERO);
+        let e = payments::refund_credit(&db.store, &clerk, rules, &refund("1.00")).await.unwrap_err();
+        assert!(
+            matches!(&e, bureau_app::AppError::Conflict(f) if f.code == "stale"),
+            "a resent form refunds once: {e:?}"
+        );
+        db.destroy().await?;
+    }
+    Ok(())
+}

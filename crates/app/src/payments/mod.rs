@@ -9,9 +9,17 @@
 
 mod account;
 mod charges;
+mod post;
+mod refund;
+mod reversal;
 
 pub use account::{customer_account, load_account, Account, AccountBill};
 pub use charges::{charge_entry, charges_for, rebill_adjustment};
+pub use post::{
+    payment_entries, payment_receipt, post_payment, take_payment, NewPayment, PaymentForm, PaymentResult,
+};
+pub use refund::{refund_credit, RefundForm, RefundResult};
+pub use reversal::{reverse_entry, ReversalForm, ReversalResult};
 
 use bureau_domain::org::Role;
 

@@ -19,16 +19,19 @@
 //! different staff member ([`check_reversal`]).
 //!
 //! Submodules: [`payment`] (amount validation, idempotency, reversal checks), [`bank_file`] (the
-//! bank batch file for 代扣/代收) and the payment [`receipt`].
+//! bank batch file for 代扣/代收), the payment [`receipt`], and when a late fee is posted
+//! ([`late_fees_with_payment`]).
 
 pub mod bank_file;
 mod fold;
+mod late_fee_posting;
 pub mod payment;
 mod receipt;
 #[cfg(test)]
 mod tests;
 
 pub use fold::{fold, fold_until, Allocation, AllocationTarget, BillState, CreditLot, LedgerState};
+pub use late_fee_posting::late_fees_with_payment;
 pub use payment::{
     check_amount, check_refund, check_reversal, classify_submission, parse_amount, AmountLimits,
     IdempotencyKey, PaymentRequest, PriorPayment, ReversalRequest, Submission,
