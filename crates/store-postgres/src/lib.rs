@@ -30,6 +30,29 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// The bill run reads through the shared statements (PostgreSQL has no per-value overhead
+    /// worth a second path).
+    async fn bill_run_load(
+        &self,
+        scope: &bureau_store::Scope,
+        period: &str,
+        book_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+        only: Option<&str>,
+    ) -> bureau_store::StoreResult<bureau_store::BillingChunk> {
+        self.load_billing(scope, period, book_id, after, limit, only).await
+    }
+
+    async fn bill_run_write(
+        &self,
+        w: std::sync::Arc<bureau_store::BillWrite>,
+    ) -> bureau_store::StoreResult<bureau_store::BillWriteCounts> {
+        self.write_bills_sql(&w).await
+    }
+}
+
 /// Escapes `%`, `_` and `\\` so that user text matches literally in a LIKE pattern.
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -18,6 +18,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     meters_and_contracts(store).await?;
     readings(store).await?;
     crate::ledger_suite::ledger(store).await?;
+    bill_run(store).await?;
     Ok(())
 }
 
@@ -325,5 +326,146 @@ async fn readings(store: &DynStore) -> anyhow::Result<()> {
     let mut bad = r("2026-07-05", "500");
     bad.meter_id = "M9999".into();
     assert!(matches!(store.insert_readings(&[bad]).await, Err(StoreError::Constraint { .. })));
+    Ok(())
+}
+
+/// What the bill run reads and writes: chunks in account order without the customers already
+/// billed, and the chunk write that keeps rows already present (so that a rerun adds nothing).
+/// SQLite takes its own connections for these (store-sqlite `bill_run`); the rows must be the same.
+async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
+    use bureau_domain::bill::BillState;
+    use bureau_domain::i18n::Text;
+    use bureau_domain::money::Fen;
+    use bureau_domain::reading::ExceptionKind;
+    use std::sync::Arc;
+
+    let chunk = store.billing_chunk(&Scope::All, "2026-06", None, None, 2).await?;
+    let ids: Vec<&str> = chunk.accounts.iter().map(|a| a.customer_id.as_str()).collect();
+    assert_eq!(ids, ["2301000001", "2301000002"], "account order, at most the limit");
+    let a = &chunk.accounts[0];
+    assert_eq!((a.bureau_id.as_str(), a.book_id.as_deref(), a.reading_day), ("A", Some("A-B01"), Some(5)));
+    assert_eq!(a.meter.as_ref().map(|m| m.meter_id.as_str()), Some("M0002"), "the active meter");
+    assert_eq!(a.contract.as_ref().map(|c| c.tariff_id.as_str()), Some("example-two-part"));
+    assert_eq!(a.contract.as_ref().map(|c| c.capacity_kva), Some(Decimal::from(630)));
+    assert!(chunk.accounts[1].meter.is_none() && chunk.accounts[1].contract.is_none());
+    let days: Vec<&str> = chunk.readings.iter().map(|r| r.read_on.as_str()).collect();
+    assert_eq!(days, ["2026-05-05", "2026-06-05"], "the month before and the period");
+    assert_eq!(chunk.readings[1].kvarh, Some("3.5".parse()?));
+    assert!(chunk.history.is_empty());
+    let next = store.billing_chunk(&Scope::All, "2026-06", None, Some("2301000002"), 10).await?;
+    let ids: Vec<&str> = next.accounts.iter().map(|a| a.customer_id.as_str()).collect();
+    assert_eq!(ids, ["2301000003", "2302000001"]);
+    let only_b = Scope::Bureaus(vec!["B".into()]);
+    let b = store.billing_chunk(&only_b, "2026-06", None, None, 10).await?;
+    assert_eq!(b.accounts.iter().map(|a| a.customer_id.as_str()).collect::<Vec<_>>(), ["2302000001"]);
+    assert!(store
+        .billing_chunk(&Scope::All, "2026-06", Some("nowhere"), None, 10)
+        .await?
+        .accounts
+        .is_empty());
+
+    let line = |no: i64, code: &str, q: &str, price: &str, fen: i64, tier: Option<i64>| StoredBillLine {
+        line_no: no,
+        code: code.into(),
+        description: Text::new(format!("{code}中文"), code),
+        quantity: q.parse().unwrap(),
+        unit: "kWh".into(),
+        unit_price: price.parse().unwrap(),
+        amount: Fen(fen),
+        tier,
+        ytd_kwh: tier.map(|_| q.parse().unwrap()),
+    };
+    let bill = StoredBill {
+        customer_id: "2301000001".into(),
+        period: "2026-06".into(),
+        revision: 0,
+        bureau_id: "A".into(),
+        book_id: Some("A-B01".into()),
+        tariff_id: "example-two-part".into(),
+        state: BillState::Issued,
+        start_on: "2026-05-05".into(),
+        end_on: "2026-06-04".into(),
+        meter_id: "M0002".into(),
+        multiplier: 1,
+        prev_read_on: Some("2026-05-05".into()),
+        curr_read_on: "2026-06-05".into(),
+        prev_total: "150.25".parse()?,
+        curr_total: "400.25".parse()?,
+        estimated: false,
+        kwh: Decimal::from(250),
+        ytd_kwh: Some(Decimal::from(250)),
+        total: Fen(1_275_000),
+        funds: Fen(1_250),
+        paid: Fen(0),
+        issued_on: Some("2026-06-06".into()),
+        due_on: Some("2026-06-21".into()),
+        created_at: 1_780_000_000,
+        cancelled_at: None,
+        cancel_reason: None,
+        lines: vec![
+            line(1, "energy", "250", "0.6", 15_000, None),
+            line(2, "basic_capacity", "630", "20", 1_260_000, Some(1)),
+        ],
+    };
+    let held = ReadingException {
+        customer_id: "2301000002".into(),
+        period: "2026-06".into(),
+        kind: ExceptionKind::Unbillable,
+        bureau_id: "A".into(),
+        meter_id: None,
+        read_on: None,
+        detail: Text::new("没有在用电能表", "no active meter"),
+        created_at: 1_780_000_000,
+    };
+    let estimate = Reading {
+        customer_id: "2301000001".into(),
+        meter_id: "M0002".into(),
+        read_on: "2026-07-05".into(),
+        kind: ReadingKind::Estimated,
+        source: "estimate".into(),
+        total: "650.25".parse()?,
+        peak: None,
+        flat: None,
+        valley: None,
+        max_demand: None,
+        kvarh: None,
+    };
+    let write = Arc::new(BillWrite {
+        bills: vec![bill.clone()],
+        exceptions: vec![held.clone()],
+        estimates: vec![estimate],
+    });
+    assert_eq!(
+        store.write_bills(write.clone()).await?,
+        BillWriteCounts { bills: 1, exceptions: 1, estimates: 1 }
+    );
+    // A rerun (or a run killed after its commit and started again) adds nothing.
+    assert_eq!(store.write_bills(write).await?, BillWriteCounts::default());
+    assert_eq!(store.get_bill("2301000001", "2026-06", None).await?, bill, "the bill reads back as written");
+    assert_eq!(store.list_exceptions(&Scope::All, "2026-06", None, 10).await?, vec![held]);
+    let totals = store.period_totals(&Scope::All, "2026-06").await?;
+    assert_eq!(
+        (totals.bills, totals.kwh, totals.total, totals.open_exceptions),
+        (1, bill.kwh, bill.total, 1)
+    );
+    assert_eq!(store.readings_of("2301000001", 1).await?[0].kind, ReadingKind::Estimated);
+
+    // The billed customer leaves the period's chunks, but not a rebill's single look-up.
+    let again = store.billing_chunk(&Scope::All, "2026-06", None, None, 1).await?;
+    assert_eq!(again.accounts[0].customer_id, "2301000002");
+    let one = store.billing_account(&Scope::All, "2301000001", "2026-06").await?;
+    assert_eq!(one.accounts.len(), 1);
+    assert!(one.history.is_empty(), "the history leaves out the period itself");
+    // The next period sees the bill as history (kWh and the annual counter).
+    let july = store.billing_chunk(&Scope::All, "2026-07", None, None, 1).await?;
+    assert_eq!(
+        july.history,
+        vec![BillHistory {
+            customer_id: "2301000001".into(),
+            period: "2026-06".into(),
+            kwh: Decimal::from(250),
+            ytd_kwh: Some(Decimal::from(250)),
+        }]
+    );
     Ok(())
 }

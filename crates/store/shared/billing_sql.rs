@@ -345,26 +345,10 @@ impl SqlStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(BillingChunk { accounts, readings, history })
     }
-}
 
-#[async_trait::async_trait]
-impl BillStore for SqlStore {
-    async fn billing_chunk(
-        &self,
-        scope: &Scope,
-        period: &str,
-        book_id: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<BillingChunk> {
-        self.load_billing(scope, period, book_id, after, limit, None).await
-    }
-
-    async fn billing_account(&self, scope: &Scope, customer_id: &str, period: &str) -> StoreResult<BillingChunk> {
-        self.load_billing(scope, period, None, None, 10, Some(customer_id)).await
-    }
-
-    async fn write_bills(&self, w: &BillWrite) -> StoreResult<BillWriteCounts> {
+    /// Writes a chunk of the bill run in one transaction (the backend's `bill_run_write` may take
+    /// a faster path to the same rows).
+    async fn write_bills_sql(&self, w: &BillWrite) -> StoreResult<BillWriteCounts> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let estimates = insert_readings_tx(&mut tx, &w.estimates).await?;
         let bills = insert_bills_tx(&mut tx, &w.bills, true).await?;
@@ -391,6 +375,28 @@ impl BillStore for SqlStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(BillWriteCounts { bills, exceptions, estimates })
+    }
+}
+
+#[async_trait::async_trait]
+impl BillStore for SqlStore {
+    async fn billing_chunk(
+        &self,
+        scope: &Scope,
+        period: &str,
+        book_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<BillingChunk> {
+        self.bill_run_load(scope, period, book_id, after, limit, None).await
+    }
+
+    async fn billing_account(&self, scope: &Scope, customer_id: &str, period: &str) -> StoreResult<BillingChunk> {
+        self.bill_run_load(scope, period, None, None, 10, Some(customer_id)).await
+    }
+
+    async fn write_bills(&self, w: std::sync::Arc<BillWrite>) -> StoreResult<BillWriteCounts> {
+        self.bill_run_write(w).await
     }
 
     async fn bills_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<StoredBill>> {

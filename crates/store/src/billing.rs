@@ -182,7 +182,7 @@ pub trait BillStore {
     ) -> StoreResult<BillingChunk>;
     /// Writes a chunk's bills, lines, exceptions and estimated readings in one transaction; rows
     /// already present are kept as they are.
-    async fn write_bills(&self, write: &BillWrite) -> StoreResult<BillWriteCounts>;
+    async fn write_bills(&self, write: std::sync::Arc<BillWrite>) -> StoreResult<BillWriteCounts>;
     /// Every revision of a customer's bills, newest period first, with lines.
     async fn bills_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<StoredBill>>;
     /// One bill revision with its lines; `revision` `None` is the live one (else the latest).

@@ -4,7 +4,8 @@
 //! The bill run reads customers in account order, a chunk at a time, together with their readings
 //! and recent bills (three key-range queries per chunk, never one query per customer); computes the
 //! chunk's bills on every core; and writes each chunk in one transaction with "insert unless
-//! present". Writing chunk k overlaps loading and computing chunk k + 1. A run killed at any point
+//! present". Three stages overlap: chunk k + 1 loads while chunk k is computed and chunk k - 1 is
+//! written. A run killed at any point
 //! and started again skips the customers that already have a bill and finishes the rest: exactly
 //! one bill per customer and period.
 
@@ -179,17 +180,27 @@ pub async fn run(
     store.save_bill_run(&record).await?;
 
     let mut summary = RunSummary { period: period.clone(), ..Default::default() };
-    let mut after: Option<String> = None;
     let mut pending: Option<Pending> = None;
     let tariffs = std::sync::Arc::new(tariffs.clone());
+    // Three stages overlap: chunk k + 1 loads while chunk k is computed and chunk k - 1 is written.
+    let load = |after: Option<String>| {
+        let (store, scope, period, book, limit) =
+            (store.clone(), actor.scope.clone(), period.clone(), opts.book_id.clone(), opts.chunk);
+        tokio::spawn(async move {
+            let t0 = std::time::Instant::now();
+            let chunk = store.billing_chunk(&scope, &period, book.as_deref(), after.as_deref(), limit).await;
+            (chunk, t0.elapsed().as_secs_f64())
+        })
+    };
+    let mut next = load(None);
     loop {
-        let t0 = std::time::Instant::now();
-        let chunk = store
-            .billing_chunk(&actor.scope, &period, opts.book_id.as_deref(), after.as_deref(), opts.chunk)
-            .await?;
-        summary.load_seconds += t0.elapsed().as_secs_f64();
+        let (chunk, secs) = next
+            .await
+            .map_err(|e| AppError::Store(StoreError::Database(format!("bill run load failed: {e}"))))?;
+        let chunk = chunk?;
+        summary.load_seconds += secs;
         let Some(last) = chunk.accounts.last() else { break };
-        after = Some(last.customer_id.clone());
+        next = load(Some(last.customer_id.clone()));
         let n = chunk.accounts.len() as u64;
         summary.customers += n;
         let by = actor.staff_id.clone();
@@ -224,7 +235,8 @@ pub async fn run(
         let store2 = store.clone();
         pending = Some(tokio::spawn(async move {
             let t2 = std::time::Instant::now();
-            let counts = store2.write_bills(&write).await?;
+            let write = std::sync::Arc::new(write);
+            let counts = store2.write_bills(write.clone()).await?;
             Ok((write, counts, t2.elapsed().as_secs_f64()))
         }));
         progress(n);
@@ -243,7 +255,8 @@ pub async fn run(
 }
 
 /// A chunk being written: what was written, the counts, and the seconds it took.
-type Pending = tokio::task::JoinHandle<AppResult<(BillWrite, bureau_store::BillWriteCounts, f64)>>;
+type Pending =
+    tokio::task::JoinHandle<AppResult<(std::sync::Arc<BillWrite>, bureau_store::BillWriteCounts, f64)>>;
 
 async fn absorb(summary: &mut RunSummary, h: Pending) -> AppResult<()> {
     let (write, counts, secs) =
