@@ -368,6 +368,7 @@ fn write(conn: &mut Connection, w: &BillWrite) -> rusqlite::Result<BillWriteCoun
             }
         }
     }
+    post_charges(&tx, w)?;
     {
         let mut st = tx.prepare_cached(
             "INSERT INTO reading_exceptions (customer_id, period, kind, bureau_id, meter_id, read_on, detail_zh,
@@ -390,4 +391,50 @@ fn write(conn: &mut Connection, w: &BillWrite) -> rusqlite::Result<BillWriteCoun
     }
     tx.commit()?;
     Ok(counts)
+}
+
+/// The ledger's charge of each bill, as the shared `post_charges_tx` writes it: every entry kept if
+/// already stored (a rerun never doubles a charge), and the ledger version of each customer that
+/// was given one raised (created at 1).
+fn post_charges(tx: &rusqlite::Transaction<'_>, w: &BillWrite) -> rusqlite::Result<()> {
+    if w.charges.is_empty() {
+        return Ok(());
+    }
+    let mut entry = tx.prepare_cached(
+        "INSERT INTO ledger_entries (customer_id, entry_id, posted_at_us, posted_by, channel, reason, kind,
+           amount_fen, bill_id, period, due_on, idem_key, reversal_of, approved_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (customer_id, entry_id) DO NOTHING",
+    )?;
+    for c in &w.charges {
+        let e = &c.entry;
+        let (bill, period, due, key, of, approver) = crate::kind_columns(&e.kind);
+        entry.execute(rusqlite::params![
+            c.customer_id,
+            e.id.0,
+            e.at.as_microsecond(),
+            e.by,
+            e.channel.code(),
+            e.reason,
+            e.kind.code(),
+            e.kind.signed_amount().0,
+            bill,
+            period,
+            due,
+            key,
+            of,
+            approver,
+        ])?;
+    }
+    let mut ids: Vec<&str> = w.charges.iter().map(|c| c.customer_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut version = tx.prepare_cached(
+        "INSERT INTO ledger_versions (customer_id, version) VALUES (?1, 1)
+         ON CONFLICT (customer_id) DO UPDATE SET version = ledger_versions.version + 1",
+    )?;
+    for id in ids {
+        version.execute([id])?;
+    }
+    Ok(())
 }

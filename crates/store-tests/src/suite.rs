@@ -430,10 +430,27 @@ async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
         max_demand: None,
         kvarh: None,
     };
+    let charge = CustomerEntry {
+        customer_id: bill.customer_id.clone(),
+        entry: bureau_domain::ledger::Entry {
+            id: bureau_domain::ledger::EntryId("charge-2026-06".into()),
+            at: jiff::Timestamp::from_second(bill.created_at)?,
+            by: "system".into(),
+            channel: bureau_domain::ledger::Channel::Billing,
+            reason: "2026-06 电费".into(),
+            kind: bureau_domain::ledger::EntryKind::Charge {
+                bill: bureau_domain::ledger::BillId("2026-06".into()),
+                period: bureau_domain::tariff::BillPeriod::parse("period", "2026-06")?,
+                due: "2026-06-21".parse()?,
+                amount: bill.total,
+            },
+        },
+    };
     let write = Arc::new(BillWrite {
         bills: vec![bill.clone()],
         exceptions: vec![held.clone()],
         estimates: vec![estimate],
+        charges: vec![charge.clone()],
     });
     assert_eq!(
         store.write_bills(write.clone()).await?,
@@ -442,6 +459,9 @@ async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
     // A rerun (or a run killed after its commit and started again) adds nothing.
     assert_eq!(store.write_bills(write).await?, BillWriteCounts::default());
     assert_eq!(store.get_bill("2301000001", "2026-06", None).await?, bill, "the bill reads back as written");
+    let ledger = store.ledger_of("2301000001").await?;
+    let charges: Vec<_> = ledger.entries.iter().filter(|e| e.id == charge.entry.id).collect();
+    assert_eq!(charges, vec![&charge.entry], "the bill's charge is posted once, in the bill's transaction");
     assert_eq!(store.list_exceptions(&Scope::All, "2026-06", None, 10).await?, vec![held]);
     let totals = store.period_totals(&Scope::All, "2026-06").await?;
     assert_eq!(
