@@ -119,6 +119,7 @@ include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
+include!("../../store/shared/grid_data_sql.rs");
 
 impl SqlStore {
     /// Runs one administrative statement (CREATE/DROP DATABASE) that cannot take parameters; for

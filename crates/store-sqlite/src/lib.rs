@@ -150,3 +150,4 @@ include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
 include!("../../store/shared/portal_sql.rs");
+include!("../../store/shared/grid_data_sql.rs");

@@ -12,6 +12,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     organisation_and_staff(store).await?;
     sessions(store).await?;
     grid(store).await?;
+    crate::grid_data_suite::grid_data(store).await?;
     crate::outage_suite::outages(store).await?;
     books(store).await?;
     customers(store).await?;

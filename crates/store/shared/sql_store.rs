@@ -844,6 +844,15 @@ impl GridStore for SqlStore {
             let n = qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
             counts += UpsertCounts { written: n, unchanged: chunk.len() as u64 - n };
         }
+        if counts.written > 0 {
+            // A running server compares this version with the model it holds (see grid_data_sql.rs).
+            let bureaus = nodes
+                .iter()
+                .map(|n| n.bureau_id.as_str())
+                .chain(branches.iter().map(|b| b.bureau_id.as_str()))
+                .collect();
+            bump_grid_versions(&mut tx, &bureaus).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(counts)
     }

@@ -11,6 +11,7 @@
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
 mod billing;
+mod grid_data;
 mod ledger;
 mod models;
 mod outage;
@@ -20,6 +21,7 @@ mod scope;
 pub mod service;
 
 pub use billing::*;
+pub use grid_data::*;
 pub use ledger::*;
 pub use models::*;
 pub use outage::*;
@@ -167,6 +169,7 @@ pub trait Store:
     + BookStore
     + ReadingStore
     + GridStore
+    + GridDataStore
     + OutboxStore
     + OutageStore
     + ServiceStore

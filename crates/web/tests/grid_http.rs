@@ -359,3 +359,121 @@ async fn fault_repair_orders_become_trouble_calls_of_an_outage() -> anyhow::Resu
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn ami_meter_events_file_calls_move_predictions_down_and_confirm_restoration() -> anyhow::Result<()> {
+    for app in apps().await? {
+        let d = app.login("dispatcher").await?;
+        let scope = bureau_store::Scope::All;
+        let mut events = Vec::new();
+        let t = now() - 900;
+        for (k, load) in ["F01-T11", "F01-T12"].iter().enumerate() {
+            let customers = app.db.store.customers_at(&scope, &[load.to_string()]).await?;
+            for (j, c) in customers.iter().take(3).enumerate() {
+                let at = t + (k * 3 + j) as i64 * 10;
+                events.push(json!({"id": format!("E{k}{j}"), "meter_id": format!("M{k}{j}"),
+                                   "customer_id": c.id.as_str(), "state": "off", "at": at}));
+            }
+        }
+        // Six last gasps under two fuses of F01: the prediction moves up to the feeder breaker.
+        let (st, r) = body(app.post_json("/api/v1/ami/events", &d, &json!(events)).await?).await?;
+        assert_eq!(st, 200, "{r}");
+        assert_eq!(
+            (r["rows"].as_u64(), r["new"].as_u64(), r["calls"].as_u64()),
+            (Some(6), Some(6), Some(6)),
+            "{r}"
+        );
+        let (_, list) = body(app.get("/api/v1/outages", &d).await?).await?;
+        let predicted: Vec<(String, i64)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["state"] == "predicted")
+            .map(|o| (o["device"].as_str().unwrap_or("-").to_string(), o["calls"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(predicted, [("F01-CB".to_string(), 6)]);
+        // Resent, nothing changes.
+        let (_, r) = body(app.post_json("/api/v1/ami/events", &d, &json!(events)).await?).await?;
+        assert_eq!(
+            (r["new"].as_u64(), r["duplicates"].as_u64(), r["calls"].as_u64()),
+            (Some(0), Some(6), Some(0))
+        );
+
+        // A meter on further along the feeder (section 2) proves the breaker closed: the prediction
+        // moves down to the two fuses.
+        let (st, r) = body(
+            app.post_json(
+                "/api/v1/ami/events",
+                &d,
+                &json!({"load_id": "F01-T21", "state": "on", "at": t + 100}),
+            )
+            .await?,
+        )
+        .await?;
+        assert_eq!((st, r["new"].as_u64()), (200, Some(1)), "{r}");
+        let (_, list) = body(app.get("/api/v1/outages", &d).await?).await?;
+        let mut predicted: Vec<(String, i64)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["state"] == "predicted")
+            .map(|o| (o["device"].as_str().unwrap_or("-").to_string(), o["calls"].as_i64().unwrap()))
+            .collect();
+        predicted.sort();
+        assert_eq!(predicted, [("F01-FU11".to_string(), 3), ("F01-FU12".to_string(), 3)]);
+        let fu11 = list.as_array().unwrap().iter().find(|o| o["device"] == "F01-FU11").unwrap().clone();
+
+        // The crew finds the fuse blown; when it is replaced a meter at F01-T11 answers (CSV from
+        // the head-end), which restores the outage there. Bad rows are listed, good ones kept.
+        let path = format!("/api/v1/outages/{}", fu11["id"].as_str().unwrap());
+        let (st, _) = body(app.post_json(&format!("{path}/confirm"), &d, &json!({})).await?).await?;
+        assert_eq!(st, 200);
+        let back = jiff::Timestamp::from_second(now() - 60)?.to_string();
+        let csv = format!(
+            "id,meter_id,customer_id,load_id,state,at\nR1,M00,,F01-T11,on,{back}\nR2,,,F01-T11,maybe,\nR3,,,NOPE,on,\nR4,,,F01-T11,on,yesterday\n"
+        );
+        let r = app
+            .client
+            .post(app.url("/api/v1/ami/events"))
+            .bearer_auth(&d)
+            .header("content-type", "text/csv")
+            .header("accept-language", "en")
+            .body(csv)
+            .send()
+            .await?;
+        let (st, r) = body(r).await?;
+        assert_eq!(st, 200, "{r}");
+        let rejected: Vec<(u64, &str)> = r["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
+            .collect();
+        assert_eq!(rejected, [(3, "state"), (4, "load_id"), (5, "at")], "{r}");
+        assert_eq!(r["new"].as_u64(), Some(1));
+        assert_eq!(r["restored"][0]["load_id"], "F01-T11");
+        let (_, o) = body(app.get(&path, &d).await?).await?;
+        assert_eq!(o["outage"]["state"], "restored", "{o}");
+        // Customers there are told power is back.
+        let told = app
+            .db
+            .store
+            .list_outbox(&OutboxQuery {
+                status: None,
+                key_prefix: Some(format!("outage:{}:restored", fu11["id"].as_str().unwrap())),
+                recipient: None,
+                limit: 10_000,
+            })
+            .await?;
+        assert!(!told.is_empty());
+
+        // Bad bodies and roles.
+        let (st, e) = body(app.post_json("/api/v1/ami/events", &d, &json!("off")).await?).await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("body")));
+        let c = app.login("clerk").await?;
+        let (st, _) = body(app.post_json("/api/v1/ami/events", &c, &json!([])).await?).await?;
+        assert_eq!(st, 403);
+        app.stop().await?;
+    }
+    Ok(())
+}

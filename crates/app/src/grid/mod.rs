@@ -10,6 +10,7 @@ use bureau_domain::org::Role;
 use bureau_grid::{Branch, BranchKind, ModelError, ModelErrors, Network, Node, NodeKind, Params, Reason};
 use bureau_store::{DynStore, GridBranch, GridNode, Scope, UpsertCounts};
 
+pub mod ami;
 pub mod intake;
 pub mod notify;
 pub mod ops;

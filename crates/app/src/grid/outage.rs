@@ -19,7 +19,7 @@ use bureau_grid::predict::{Call, Evidence};
 use bureau_grid::{Network, NodeKind};
 use bureau_store::{DynStore, Outage, OutageLogEntry, OutagePoint, Scope, TroubleCall};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Roles that take trouble calls.
 pub const CALL_TAKERS: &[Role] = &[Role::Agent, Role::Dispatcher, Role::RepairCrew, Role::ProductionLeader];
@@ -221,45 +221,85 @@ pub async fn report_call(
         return Err(AppError::Invalid(errors));
     }
     let load = load.expect("checked above");
-    let mut call = TroubleCall {
+    let call = TroubleCall {
         id: input.id.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| new_id("TC", at)),
         bureau_id: bureau_id.into(),
         source: input.source,
         customer_id: customer_id.map(str::to_string),
-        load_id: load.clone(),
+        load_id: load,
         at,
         note: input.note.unwrap_or_default(),
         outage_id: None,
         callback_at: None,
         callback_result: None,
     };
-    // A call under a confirmed outage joins it.
-    let scope = Scope::Bureaus(vec![bureau_id.into()]);
-    for o in store.active_outages(&scope).await? {
-        if matches!(o.state.as_str(), "confirmed" | "partly_restored")
-            && store.outage_points(&o.id).await?.iter().any(|p| p.load_id == load && p.restored_at.is_none())
-        {
-            call.outage_id = Some(o.id.clone());
-            if store.insert_trouble_calls(std::slice::from_ref(&call)).await? == 0 {
-                return Err(duplicate_call(&call.id));
-            }
-            let mut o = o;
-            o.calls += 1;
-            let points = store.outage_points(&o.id).await?;
-            store.save_outage(&o, &points, &log(&o, actor, at, format!("call {} joined", call.id))).await?;
-            return Ok(CallOutcome { call, outage: Some(o) });
-        }
-    }
-    if store.insert_trouble_calls(std::slice::from_ref(&call)).await? == 0 {
-        return Err(duplicate_call(&call.id));
-    }
-    let owner = regroup(store, cache, &guard, actor, bureau_id, at).await?;
-    let outage = match owner.get(&call.id) {
-        Some(id) => Some(store.get_outage(&scope, id).await?),
+    let id = call.id.clone();
+    let Some(call) = file_calls(store, cache, &guard, actor, bureau_id, vec![call], now).await?.pop() else {
+        return Err(duplicate_call(&id));
+    };
+    let outage = match &call.outage_id {
+        Some(id) => Some(store.get_outage(&Scope::Bureaus(vec![bureau_id.into()]), id).await?),
         None => None,
     };
-    call.outage_id = outage.as_ref().map(|o| o.id.clone());
     Ok(CallOutcome { call, outage })
+}
+
+/// Files checked calls of one bureau: a call at a load point cut off by a confirmed outage joins
+/// that outage; the others are stored and the bureau's open calls grouped again, once for the lot.
+/// Returns the calls stored, each with its outage; a call whose id is already stored is left out.
+pub(crate) async fn file_calls(
+    store: &DynStore,
+    cache: &GridCache,
+    net: &Network,
+    actor: &Actor,
+    bureau_id: &str,
+    calls: Vec<TroubleCall>,
+    now: i64,
+) -> AppResult<Vec<TroubleCall>> {
+    let scope = Scope::Bureaus(vec![bureau_id.into()]);
+    // Load points cut off by a confirmed outage (not yet restored there).
+    let mut cut_off: HashMap<String, String> = HashMap::new();
+    let mut confirmed: HashMap<String, Outage> = HashMap::new();
+    for o in store.active_outages(&scope).await? {
+        if matches!(o.state.as_str(), "confirmed" | "partly_restored") {
+            for p in store.outage_points(&o.id).await? {
+                if p.restored_at.is_none() {
+                    cut_off.entry(p.load_id).or_insert_with(|| o.id.clone());
+                }
+            }
+            confirmed.insert(o.id.clone(), o);
+        }
+    }
+    let mut filed = Vec::with_capacity(calls.len());
+    let mut joined: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut to_group = false;
+    for mut call in calls {
+        call.outage_id = cut_off.get(&call.load_id).cloned();
+        if store.insert_trouble_calls(std::slice::from_ref(&call)).await? == 0 {
+            continue;
+        }
+        match &call.outage_id {
+            Some(o) => joined.entry(o.clone()).or_default().push(call.id.clone()),
+            None => to_group = true,
+        }
+        filed.push(call);
+    }
+    for (id, ids) in joined {
+        let mut o = confirmed.remove(&id).expect("a confirmed outage");
+        o.calls += ids.len() as i64;
+        let points = store.outage_points(&o.id).await?;
+        let note = format!("call{} {} joined", if ids.len() > 1 { "s" } else { "" }, ids.join(", "));
+        let at = filed.iter().filter(|c| ids.contains(&c.id)).map(|c| c.at).max().unwrap_or(now);
+        store.save_outage(&o, &points, &log(&o, actor, at, note)).await?;
+    }
+    if to_group {
+        let at = filed.iter().map(|c| c.at).max().unwrap_or(now);
+        let owner = regroup(store, cache, net, actor, bureau_id, at).await?;
+        for c in filed.iter_mut().filter(|c| c.outage_id.is_none()) {
+            c.outage_id = owner.get(&c.id).cloned();
+        }
+    }
+    Ok(filed)
 }
 
 fn duplicate_call(id: &str) -> AppError {
@@ -273,7 +313,7 @@ fn duplicate_call(id: &str) -> AppError {
 
 /// Groups the bureau's open calls again and brings the predicted outages in line: returns the outage
 /// of each call.
-async fn regroup(
+pub(crate) async fn regroup(
     store: &DynStore,
     cache: &GridCache,
     net: &Network,
@@ -285,8 +325,9 @@ async fn regroup(
     let calls = store.open_trouble_calls(bureau_id, now - lookback).await?;
     let input: Vec<Call> =
         calls.iter().map(|c| Call { id: c.id.clone(), load: c.load_id.clone(), time_s: c.at }).collect();
+    let evidence = meter_evidence(store, net, bureau_id, now - lookback, &calls).await?;
     let groups = net
-        .predict_outages(&input, &Evidence::default(), &cache.rules)
+        .predict_outages(&input, &evidence, &cache.rules)
         .map_err(|e| AppError::Invalid(vec![FieldError::invalid("load_id", e.to_string(), e.to_string())]))?;
     let scope = Scope::Bureaus(vec![bureau_id.into()]);
     let predicted: HashMap<String, Outage> = store
@@ -369,6 +410,37 @@ async fn regroup(
         }
     }
     Ok(owner)
+}
+
+/// What AMI says for prediction: the load points whose latest meter event since `since` is `on` and
+/// no older than the last call there. A meter that answers proves every device above it closed, so
+/// the prediction moves below it (the move-down rule of `bureau_grid::predict`).
+pub async fn meter_evidence(
+    store: &DynStore,
+    net: &Network,
+    bureau_id: &str,
+    since: i64,
+    calls: &[TroubleCall],
+) -> AppResult<Evidence> {
+    let events = store.meter_events_since(bureau_id, since).await?;
+    // Oldest first: the last event of a load point wins.
+    let mut latest: HashMap<&str, (i64, bool)> = HashMap::new();
+    for e in &events {
+        latest.insert(e.load_id.as_str(), (e.at, e.state == "on"));
+    }
+    let mut last_call: HashMap<&str, i64> = HashMap::new();
+    for c in calls {
+        let t = last_call.entry(c.load_id.as_str()).or_insert(c.at);
+        *t = (*t).max(c.at);
+    }
+    let mut meters_on: Vec<String> = latest
+        .into_iter()
+        .filter(|(load, (at, on))| *on && last_call.get(load).is_none_or(|c| at >= c))
+        .filter(|(load, _)| net.node(load).is_some())
+        .map(|(load, _)| load.to_string())
+        .collect();
+    meters_on.sort();
+    Ok(Evidence { meters_on, known_closed: Vec::new() })
 }
 
 async fn get(store: &DynStore, actor: &Actor, id: &str) -> AppResult<Outage> {

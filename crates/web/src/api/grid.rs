@@ -412,3 +412,100 @@ pub async fn execute_plan(
         .map(|x| json(&x))
         .map_err(|e| ApiError::new(e, user.lang))
 }
+
+/// One AMI meter event (also accepted as a JSON array, or as CSV). The schema of the body only: the
+/// handler reads `bureau_app::grid::ami::MeterEventInput`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MeterEventBody {
+    /// The head-end's event id, for idempotency.
+    pub id: Option<String>,
+    pub meter_id: Option<String>,
+    /// The meter's account (户号); its supply point is the load point.
+    pub customer_id: Option<String>,
+    /// The load point, when no account is given.
+    pub load_id: Option<String>,
+    /// `on` (power present) or `off` (last gasp).
+    pub state: String,
+    /// Unix seconds; now when absent.
+    pub at: Option<i64>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct AmiReport {
+    pub rows: u64,
+    pub new: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<super::dto::RejectedRow>,
+    /// Trouble calls filed from last gasps.
+    pub calls: u64,
+    /// Load points of confirmed outages restored by meters back on: outage_id, load_id, at.
+    #[schema(value_type = Vec<Object>)]
+    pub restored: Vec<Value>,
+}
+
+/// AMI meter events from a head-end system: `off` (a last gasp) becomes a trouble call; `on` moves
+/// predictions below the meter and restores the load points a confirmed outage still holds. The body
+/// is one event or an array of them (JSON), or CSV (`Content-Type: text/csv`) with the columns
+/// `id,meter_id,customer_id,load_id,state,at` (`at` in Unix seconds or RFC 3339). Good events are
+/// kept, each rejected one is listed with its line (JSON: its position, from 1), field and reason;
+/// a resent event changes nothing.
+#[utoipa::path(post, path = "/api/v1/ami/events", tag = "outages", request_body = Vec<MeterEventBody>,
+    security(("bearer" = [])),
+    responses((status = 200, body = AmiReport), (status = 422, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn meter_events(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<AmiReport>> {
+    use bureau_app::grid::ami;
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let err = |e: bureau_app::AppError| ApiError::new(e, user.lang);
+    let rows = if csv {
+        ami::read_csv(&body).map_err(err)?
+    } else {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            Many(Vec<ami::MeterEventInput>),
+            One(ami::MeterEventInput),
+        }
+        let parsed: OneOrMany = serde_json::from_slice(&body).map_err(|e| {
+            err(bureau_app::AppError::Invalid(vec![bureau_domain::error::FieldError::invalid(
+                "body",
+                format!("请求内容不是有效的电表事件JSON：{e}"),
+                format!("the body is not meter events in JSON: {e}"),
+            )]))
+        })?;
+        let list = match parsed {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(e) => vec![e],
+        };
+        list.into_iter().enumerate().map(|(i, e)| (i as u64 + 1, Ok(e))).collect()
+    };
+    let a = &user.actor;
+    let r = ami::record_events(&state.store, &state.grid, a, &a.bureau_id, rows, ops::now())
+        .await
+        .map_err(err)?;
+    Ok(Json(AmiReport {
+        rows: r.rows,
+        new: r.new,
+        duplicates: r.duplicates,
+        rejected: r
+            .rejected
+            .iter()
+            .map(|x| super::dto::RejectedRow {
+                line: x.line,
+                field: x.field.clone(),
+                code: x.code.clone(),
+                message: x.message.get(user.lang).to_string(),
+            })
+            .collect(),
+        calls: r.calls,
+        restored: r.restored.iter().map(|x| serde_json::to_value(x).unwrap_or(Value::Null)).collect(),
+    }))
+}

@@ -62,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid::switch))
         .routes(routes!(grid::switch_ops))
         .routes(routes!(grid::report_call))
+        .routes(routes!(grid::meter_events))
         .routes(routes!(grid::active, grid::declare))
         .routes(routes!(grid::get_outage))
         .routes(routes!(grid::confirm))
