@@ -8,7 +8,9 @@
 mod grid_data_suite;
 mod ledger_suite;
 mod outage_suite;
+mod service_suite;
 mod suite;
+pub use service_suite::service_orders;
 pub use suite::conformance;
 
 use bureau_store::DynStore;

@@ -49,30 +49,40 @@ fn outbox_skip_locked() -> &'static str {
     }
 }
 
+/// Inserts a message unless one with its key is already there; true when written. Takes any
+/// executor, so that a use case's transaction can write its notifications with its own change.
+async fn insert_outbox<'e, E>(executor: E, m: &NewOutboxMessage) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let n = sqlx::query(
+        "INSERT INTO outbox (id, msg_key, channel, recipient, subject, body, data, status, attempts,
+                             max_attempts, created_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $10)
+         ON CONFLICT (msg_key) DO NOTHING",
+    )
+    .bind(&m.id)
+    .bind(&m.key)
+    .bind(&m.channel)
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body)
+    .bind(&m.data)
+    .bind(m.max_attempts)
+    .bind(m.created_at)
+    .bind(m.due_at)
+    .execute(executor)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 #[async_trait::async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue(&self, m: &NewOutboxMessage) -> StoreResult<Enqueued> {
-        let inserted = sqlx::query(
-            "INSERT INTO outbox (id, msg_key, channel, recipient, subject, body, data, status, attempts,
-                                 max_attempts, created_at, due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $10)
-             ON CONFLICT (msg_key) DO NOTHING",
-        )
-        .bind(&m.id)
-        .bind(&m.key)
-        .bind(&m.channel)
-        .bind(&m.recipient)
-        .bind(&m.subject)
-        .bind(&m.body)
-        .bind(&m.data)
-        .bind(m.max_attempts)
-        .bind(m.created_at)
-        .bind(m.due_at)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if inserted == 1 {
+        let inserted = insert_outbox(&self.writer, m).await?;
+        if inserted {
             return Ok(Enqueued { id: m.id.clone(), created: true });
         }
         let id: String = sqlx::query_scalar("SELECT id FROM outbox WHERE msg_key = $1")

@@ -114,55 +114,74 @@ async fn write_deadlines(
     Ok(())
 }
 
+/// Writes a new order, its deadlines and its notifications inside the caller's transaction.
+async fn insert_work_order(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    o: &WorkOrder,
+    deadlines: &[OrderDeadline],
+    notifications: &[NewOutboxMessage],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO work_orders (customer_id, id, bureau_id, kind, subtype, grade, channel, area, escalation_intent,
+           escalated, caller_name, caller_phone, address, matter, description, status, paused_reason, paused_since,
+           version, accepted_at, accepted_by, department_id, taken_by, rule_set, next_due_at, next_due_stage,
+           repeat_of, duplicate_of, repeat_count, satisfaction, reopened, updated_at, closed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+           $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
+    )
+    .bind(o.customer_id.as_deref().unwrap_or(""))
+    .bind(&o.id)
+    .bind(&o.bureau_id)
+    .bind(o.kind.code())
+    .bind(o.subtype.map(|s| s.code()))
+    .bind(o.grade.map(|g| g.code()))
+    .bind(o.channel.code())
+    .bind(o.area.code())
+    .bind(o.escalation_intent)
+    .bind(o.escalated)
+    .bind(&o.caller_name)
+    .bind(&o.caller_phone)
+    .bind(&o.address)
+    .bind(&o.matter)
+    .bind(&o.description)
+    .bind(o.status.code())
+    .bind(o.paused_reason.map(pause_reason_code))
+    .bind(o.paused_since)
+    .bind(o.version)
+    .bind(o.accepted_at)
+    .bind(&o.accepted_by)
+    .bind(&o.department_id)
+    .bind(&o.taken_by)
+    .bind(&o.rule_set)
+    .bind(o.next_due_at)
+    .bind(o.next_due_stage.map(|s| s.code()))
+    .bind(&o.repeat_of)
+    .bind(&o.duplicate_of)
+    .bind(o.repeat_count)
+    .bind(o.satisfaction.map(|s| s.code()))
+    .bind(o.reopened)
+    .bind(o.updated_at)
+    .bind(o.closed_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    write_deadlines(tx, o, deadlines).await?;
+    for m in notifications {
+        insert_outbox(&mut **tx, m).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl ServiceStore for SqlStore {
-    async fn create_work_order(&self, o: &WorkOrder, deadlines: &[OrderDeadline]) -> StoreResult<()> {
+    async fn create_work_order(
+        &self,
+        o: &WorkOrder,
+        deadlines: &[OrderDeadline],
+        notifications: &[NewOutboxMessage],
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO work_orders (customer_id, id, bureau_id, kind, subtype, grade, channel, area, escalation_intent,
-               escalated, caller_name, caller_phone, address, matter, description, status, paused_reason, paused_since,
-               version, accepted_at, accepted_by, department_id, taken_by, rule_set, next_due_at, next_due_stage,
-               repeat_of, duplicate_of, repeat_count, satisfaction, reopened, updated_at, closed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-               $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
-        )
-        .bind(o.customer_id.as_deref().unwrap_or(""))
-        .bind(&o.id)
-        .bind(&o.bureau_id)
-        .bind(o.kind.code())
-        .bind(o.subtype.map(|s| s.code()))
-        .bind(o.grade.map(|g| g.code()))
-        .bind(o.channel.code())
-        .bind(o.area.code())
-        .bind(o.escalation_intent)
-        .bind(o.escalated)
-        .bind(&o.caller_name)
-        .bind(&o.caller_phone)
-        .bind(&o.address)
-        .bind(&o.matter)
-        .bind(&o.description)
-        .bind(o.status.code())
-        .bind(o.paused_reason.map(pause_reason_code))
-        .bind(o.paused_since)
-        .bind(o.version)
-        .bind(o.accepted_at)
-        .bind(&o.accepted_by)
-        .bind(&o.department_id)
-        .bind(&o.taken_by)
-        .bind(&o.rule_set)
-        .bind(o.next_due_at)
-        .bind(o.next_due_stage.map(|s| s.code()))
-        .bind(&o.repeat_of)
-        .bind(&o.duplicate_of)
-        .bind(o.repeat_count)
-        .bind(o.satisfaction.map(|s| s.code()))
-        .bind(o.reopened)
-        .bind(o.updated_at)
-        .bind(o.closed_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        write_deadlines(&mut tx, o, deadlines).await?;
+        insert_work_order(&mut tx, o, deadlines, notifications).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
@@ -417,8 +436,10 @@ impl ServiceStore for SqlStore {
 
     async fn on_duty(&self, bureau_id: &str, at: i64) -> StoreResult<Vec<DutyShift>> {
         let rows = sqlx::query(
-            "SELECT id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at FROM duty_roster
-             WHERE bureau_id = $1 AND starts_at <= $2 AND ends_at > $2 ORDER BY level, duty, staff_id",
+            "SELECT d.id, d.bureau_id, d.staff_id, d.duty, d.level, d.crew_name, d.vehicle, d.starts_at, d.ends_at,
+                    s.phone
+             FROM duty_roster d LEFT JOIN staff s ON s.id = d.staff_id
+             WHERE d.bureau_id = $1 AND d.starts_at <= $2 AND d.ends_at > $2 ORDER BY d.level, d.duty, d.staff_id",
         )
         .bind(bureau_id)
         .bind(at)
@@ -437,6 +458,7 @@ impl ServiceStore for SqlStore {
                     vehicle: r.try_get("vehicle").map_err(db_err)?,
                     starts_at: r.try_get("starts_at").map_err(db_err)?,
                     ends_at: r.try_get("ends_at").map_err(db_err)?,
+                    phone: r.try_get("phone").map_err(db_err)?,
                 })
             })
             .collect()

@@ -7,7 +7,7 @@
 //! agents acting on one order at once never lose a transition — the second is told (a
 //! `work_orders_version` constraint error) and recomputes from what the first did.
 
-use crate::{Scope, StoreResult};
+use crate::{NewOutboxMessage, Scope, StoreResult};
 use async_trait::async_trait;
 use bureau_domain::register::ServiceArea;
 use bureau_domain::service::{
@@ -165,6 +165,10 @@ pub struct DutyShift {
     pub vehicle: Option<String>,
     pub starts_at: i64,
     pub ends_at: i64,
+    /// The staff member's phone from the register, read with the shift (not stored on it): what
+    /// a dispatch SMS is sent to.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// An answer in the knowledge base (知识库).
@@ -182,8 +186,16 @@ pub struct KnowledgeArticle {
 
 #[async_trait]
 pub trait ServiceStore {
-    /// Stores a newly accepted order with its deadlines.
-    async fn create_work_order(&self, order: &WorkOrder, deadlines: &[OrderDeadline]) -> StoreResult<()>;
+    /// Stores a newly accepted order with its deadlines and the notifications it causes (the duty
+    /// roster paged about a fault repair), all in one transaction: a crash leaves either all of
+    /// them or none. A notification whose key is already in the outbox is not stored again; any
+    /// other failure writes nothing at all.
+    async fn create_work_order(
+        &self,
+        order: &WorkOrder,
+        deadlines: &[OrderDeadline],
+        notifications: &[NewOutboxMessage],
+    ) -> StoreResult<()>;
     /// Appends the event and writes the new projection, if the order is still at
     /// `expected_version`; otherwise `Constraint { constraint: VERSION_CONFLICT }` and nothing
     /// changes.

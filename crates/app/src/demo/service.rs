@@ -241,6 +241,7 @@ async fn roster(store: &DynStore, from: jiff::civil::Date, to: jiff::civil::Date
                     vehicle,
                     starts_at: s,
                     ends_at: e,
+                    phone: None,
                 }
             };
         rows.push(shift(1, LEADERS[i % 3], "leader", 0, None, None));

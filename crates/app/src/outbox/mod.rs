@@ -144,9 +144,16 @@ pub async fn enqueue(store: &DynStore, n: Notification) -> AppResult<Enqueued> {
 
 /// [`enqueue`] with the time of enqueueing given (for tests and generators).
 pub async fn enqueue_at(store: &DynStore, n: Notification, now: i64) -> AppResult<Enqueued> {
+    let msg = message(n, now)?;
+    Ok(store.enqueue(&msg).await?)
+}
+
+/// The row a notification becomes, checked, for a use case that writes it in its own transaction
+/// (e.g. a work order with the duty roster's pages).
+pub fn message(n: Notification, now: i64) -> AppResult<NewOutboxMessage> {
     n.validate().map_err(AppError::Invalid)?;
     let data = n.data.as_ref().map(|d| d.to_string());
-    let msg = NewOutboxMessage {
+    Ok(NewOutboxMessage {
         id: new_id("N"),
         key: n.key,
         channel: n.channel,
@@ -157,8 +164,7 @@ pub async fn enqueue_at(store: &DynStore, n: Notification, now: i64) -> AppResul
         created_at: now,
         due_at: n.not_before.unwrap_or(now).max(now),
         max_attempts: n.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
-    };
-    Ok(store.enqueue(&msg).await?)
+    })
 }
 
 /// Withdraws the pending messages whose key starts with `key_prefix` (e.g. the escalations of an

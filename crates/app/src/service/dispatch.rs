@@ -15,7 +15,8 @@ use crate::outbox::{self, Notification};
 use bureau_domain::calendar::beijing;
 use bureau_domain::error::FieldError;
 use bureau_domain::org::Role;
-use bureau_store::{DutyShift, DynStore, StoreError, WorkOrder};
+use bureau_domain::service::Stage;
+use bureau_store::{DutyShift, DynStore, NewOutboxMessage, OrderDeadline, StoreError, WorkOrder};
 use jiff::Timestamp;
 
 /// Which channel dispatch notifications use and how long a crew has to take an order.
@@ -44,34 +45,40 @@ fn fmt_time(secs: i64) -> String {
     Timestamp::from_second(secs).map(beijing::format_rfc3339).unwrap_or_default()
 }
 
-/// Notifies the duty roster of a new fault repair; returns the staff notified at once.
-pub async fn notify_fault(store: &DynStore, order: &WorkOrder, now: i64) -> AppResult<Vec<String>> {
-    notify_fault_with(store, order, now, &DispatchConfig::from_env()).await
+/// The duty roster's notifications about a new fault repair, to be written with the order in
+/// one transaction; and the staff notified at once (level 0).
+pub struct FaultNotices {
+    pub messages: Vec<NewOutboxMessage>,
+    pub at_once: Vec<String>,
 }
 
-pub async fn notify_fault_with(
+/// [`fault_notices_with`] with the configuration from the environment.
+pub async fn fault_notices(
     store: &DynStore,
     order: &WorkOrder,
+    deadlines: &[OrderDeadline],
+    now: i64,
+) -> AppResult<FaultNotices> {
+    fault_notices_with(store, order, deadlines, now, &DispatchConfig::from_env()).await
+}
+
+/// Reads who is on duty (with their phones, in one query) and writes the page for each: level 0
+/// at once, level n after `take timeout × n` unless a crew takes the order first.
+pub async fn fault_notices_with(
+    store: &DynStore,
+    order: &WorkOrder,
+    deadlines: &[OrderDeadline],
     now: i64,
     cfg: &DispatchConfig,
-) -> AppResult<Vec<String>> {
+) -> AppResult<FaultNotices> {
     let shifts = store.on_duty(&order.bureau_id, now).await?;
     if shifts.is_empty() {
         tracing::warn!(order = %order.id, bureau = %order.bureau_id, "fault repair accepted with nobody on the duty roster");
     }
-    let arrival = store
-        .work_order_deadlines(&order.id)
-        .await?
-        .into_iter()
-        .find(|d| d.stage == bureau_domain::service::Stage::Arrival)
-        .map(|d| d.due_at);
-    let mut at_once = Vec::new();
+    let arrival = deadlines.iter().find(|d| d.stage == Stage::Arrival).map(|d| d.due_at);
+    let mut out = FaultNotices { messages: Vec::with_capacity(shifts.len()), at_once: Vec::new() };
     for s in &shifts {
-        let phone = match store.get_staff(&s.staff_id).await {
-            Ok(st) => st.phone.unwrap_or_else(|| st.id.clone()),
-            Err(StoreError::NotFound) => s.staff_id.clone(),
-            Err(e) => return Err(e.into()),
-        };
+        let phone = s.phone.clone().unwrap_or_else(|| s.staff_id.clone());
         let (key, due, subject) = if s.level == 0 {
             (format!("wo:{}:dispatch:{}", order.id, s.staff_id), now, "【抢修派单】")
         } else {
@@ -105,12 +112,12 @@ pub async fn notify_fault_with(
                 "arrival_due": arrival.map(fmt_time),
             }))
             .not_before(due);
-        outbox::enqueue_at(store, n, now).await?;
+        out.messages.push(outbox::message(n, now)?);
         if s.level == 0 {
-            at_once.push(s.staff_id.clone());
+            out.at_once.push(s.staff_id.clone());
         }
     }
-    Ok(at_once)
+    Ok(out)
 }
 
 /// Withdraws the escalations of an order that a crew has taken.
@@ -199,6 +206,7 @@ pub async fn set_roster(store: &DynStore, actor: &Actor, shifts: &[ShiftInput]) 
             vehicle: s.vehicle.clone(),
             starts_at: starts.map_or(0, |t| t.as_second()),
             ends_at: ends.map_or(0, |t| t.as_second()),
+            phone: None,
         });
     }
     if !errors.is_empty() {

@@ -391,15 +391,25 @@ pub async fn accept_with(
         closed_at: None,
     };
     set_next_due(&mut order, &deadlines);
-    store.create_work_order(&order, &deadlines).await?;
-    let notified = if kind == OrderKind::FaultRepair && notify {
-        // The call also goes to the grid's outage grouping (durably, through the outbox).
-        crate::grid::intake::hand_over(store, &order, now).await?;
-        dispatch::notify_fault(store, &order, now).await?
+    // The order, its deadlines, the duty roster's pages and the hand-over to the grid's outage
+    // grouping go in one transaction: a crash between them must not leave a fault repair that
+    // nobody was told about.
+    let notices = if kind == OrderKind::FaultRepair && notify {
+        let mut n = dispatch::fault_notices(store, &order, &deadlines, now).await?;
+        if let Some(call) = crate::grid::intake::trouble_call_notice(&order) {
+            n.messages.push(crate::outbox::message(call, now)?);
+        }
+        n
     } else {
-        Vec::new()
+        dispatch::FaultNotices { messages: Vec::new(), at_once: Vec::new() }
     };
-    Ok(Accepted { order, deadlines, repeats: check.matches.iter().map(|m| m.id.clone()).collect(), notified })
+    store.create_work_order(&order, &deadlines, &notices.messages).await?;
+    Ok(Accepted {
+        order,
+        deadlines,
+        repeats: check.matches.iter().map(|m| m.id.clone()).collect(),
+        notified: notices.at_once,
+    })
 }
 
 fn set_next_due(order: &mut WorkOrder, deadlines: &[OrderDeadline]) {
