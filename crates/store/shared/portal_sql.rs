@@ -126,6 +126,29 @@ impl PortalStore for SqlStore {
         row.as_ref().map(bill_from_row).transpose()
     }
 
+    async fn bill_query(&self, customer_id: &str) -> StoreResult<BillQuery> {
+        // One round trip: the newest live bill (by the primary key, newest period first) beside the
+        // balance, summed over the customer's ledger entries with the ledger's own sum.
+        let columns = BILL_COLUMNS.split(',').map(|c| format!("b.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let row = sqlx::query(&format!(
+            "SELECT {columns}, b.customer_id AS bill_customer,
+                    (SELECT x.balance FROM ({BALANCE_SELECT}($1) GROUP BY e.customer_id) x) AS balance_fen
+             FROM (SELECT 1 AS one) o
+             LEFT JOIN (SELECT {BILL_COLUMNS} FROM bills WHERE customer_id = $1 AND state <> 'cancelled'
+                        ORDER BY period DESC LIMIT 1) b ON 1 = 1"
+        ))
+        .bind(customer_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let has_bill = row.try_get::<Option<String>, _>("bill_customer").map_err(db_err)?.is_some();
+        let balance = row.try_get::<Option<i64>, _>("balance_fen").map_err(db_err)?.unwrap_or(0);
+        Ok(BillQuery {
+            latest: if has_bill { Some(bill_from_row(&row)?) } else { None },
+            balance: bureau_domain::money::Fen(balance),
+        })
+    }
+
     async fn live_bills(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<StoredBill>> {
         let rows = sqlx::query(&format!(
             "SELECT {BILL_COLUMNS} FROM bills WHERE customer_id = $1 AND state <> 'cancelled'

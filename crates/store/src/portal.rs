@@ -40,6 +40,15 @@ pub struct QueryGateway {
     pub active: bool,
 }
 
+/// The automatic bill query's answer: the newest live bill and the ledger balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillQuery {
+    pub latest: Option<StoredBill>,
+    /// Positive when owed, negative in credit: the sum of the ledger's live entries (the same sum
+    /// as [`crate::LedgerStore::ledger_balances_of`]).
+    pub balance: bureau_domain::money::Fen,
+}
+
 #[async_trait]
 pub trait PortalStore {
     /// Sets (or replaces) a customer's portal password; `set_by` is `customer` or a staff id.
@@ -69,6 +78,8 @@ pub trait PortalStore {
     async fn gateway_by_token(&self, token_hash: &str) -> StoreResult<QueryGateway>;
     /// The customer's newest live bill, without lines: the bill query's one indexed read.
     async fn latest_bill(&self, customer_id: &str) -> StoreResult<Option<StoredBill>>;
+    /// The bill query in one statement: newest live bill (without lines) and the ledger balance.
+    async fn bill_query(&self, customer_id: &str) -> StoreResult<BillQuery>;
     /// The customer's live bills, newest first, without lines.
     async fn live_bills(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<StoredBill>>;
     /// Outages that cut off the supply point `load_id` and were out at or after `since`, newest

@@ -9,6 +9,8 @@ mod support;
 mod listener;
 
 use bureau_app::outbox::{Outbox, OutboxConfig, WebhookRoute};
+use bureau_domain::ledger::{Channel, Entry, EntryId, EntryKind, IdempotencyKey};
+use bureau_domain::money::Fen;
 use bureau_store::Scope;
 use serde_json::{json, Value};
 use support::app::TestApp;
@@ -109,6 +111,27 @@ async fn portal_api_isolation_codes_query_and_limits() -> anyhow::Result<()> {
         let b_order = r.json::<Value>().await?["order"]["id"].as_str().unwrap().to_string();
         let b_period = app.db.store.latest_bill(&b_id).await?.unwrap().period;
 
+        // B paid 12.34 yuan at the counter: B's payment, B's balance, never A's.
+        let before: Value = app.get("/api/v1/portal/summary", &ta).await?.json().await?;
+        let ledger = app.db.store.ledger_of(&b_id).await?;
+        let pay = Entry {
+            id: EntryId(format!("P-portal-test-{b_id}")),
+            at: jiff::Timestamp::now(),
+            by: "clerk".into(),
+            channel: Channel::Counter,
+            reason: "portal test".into(),
+            kind: EntryKind::Payment {
+                amount: Fen(1234),
+                key: IdempotencyKey::parse("key", &format!("portal-test-{b_id}"))?,
+            },
+        };
+        let posted = app.db.store.post_entries(&b_id, ledger.version, &[pay]).await?;
+        assert!(matches!(posted, bureau_store::Posted::Done { .. }), "{posted:?}");
+        let after: Value = app.get("/api/v1/portal/summary", &ta).await?.json().await?;
+        assert_eq!(before["balance"], after["balance"], "A's balance does not move with B's payment");
+        let pays: Value = app.get("/api/v1/portal/payments", &ta).await?.json().await?;
+        assert!(pays.as_array().unwrap().iter().all(|p| p["amount"] != "12.34"), "{pays}");
+
         // Every customer-facing API route (from the OpenAPI document: all of /api/v1/portal/), with
         // B's ids wherever an id can go, answered with A's token: never a byte of B's.
         let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await?.json().await?;
@@ -151,6 +174,14 @@ async fn portal_api_isolation_codes_query_and_limits() -> anyhow::Result<()> {
         assert_eq!(mine["customer_id"], a_id.as_str());
         let s: Value = app.get("/api/v1/portal/summary", &tb).await?.json().await?;
         assert_eq!(s["account"], b_id.as_str());
+        let pays: Value = app.get("/api/v1/portal/payments", &tb).await?.json().await?;
+        assert_eq!(pays[0]["amount"], "12.34", "{pays}");
+        assert_eq!(pays[0]["channel"], "counter");
+        // The summary's balance is the ledger's, the account's fold agrees with it.
+        let acct: Value = app.get("/api/v1/portal/account", &tb).await?.json().await?;
+        assert_eq!(acct["balance"], s["balance"], "{acct} {s}");
+        let sums = app.db.store.ledger_balances_of(&[b_id.clone()]).await?;
+        assert_eq!(s["balance"], sums[0].balance.to_string());
         let o: Value = app.get(&format!("/api/v1/portal/orders/{b_order}"), &tb).await?.json().await?;
         assert_eq!(o["order"]["description"], "B的咨询");
         assert!(o["steps"].as_array().is_some_and(|s| !s.is_empty()));
@@ -265,6 +296,9 @@ async fn portal_api_isolation_codes_query_and_limits() -> anyhow::Result<()> {
         assert!(r.headers()["content-type"].to_str()?.starts_with("text/plain"));
         let t = r.text().await?;
         assert!(t.starts_with(&format!("户号{a_id}")) && t.contains("电费") && t.contains("元"), "{t}");
+        let q_sum: Value = app.get("/api/v1/portal/summary", &ta).await?.json().await?;
+        let bal = q_sum["balance"].as_str().unwrap().trim_start_matches('-').to_string();
+        assert!(bal == "0.00" || t.contains(&format!("{bal}元")), "the balance {bal} is in {t}");
         let t = q(&a_id, &a_phone, "en", Some(&gw)).await?.text().await?;
         assert!(t.starts_with(&format!("Account {a_id}")) && t.contains("yuan"), "{t}");
         // B's account from A's phone, an unknown account, no token, a wrong token, bad input.

@@ -11,11 +11,17 @@ pub mod login;
 pub mod query;
 
 use crate::error::{AppError, AppResult};
+use crate::payments::{load_account, Account};
 use bureau_domain::i18n::Lang;
+use bureau_domain::late_fee::LateFeeRules;
+use bureau_domain::ledger::{Channel, EntryKind};
+use bureau_domain::money::Fen;
 use bureau_domain::register::Customer;
 use bureau_domain::tariff::ladder::{position, TierPosition};
 use bureau_domain::tariff::{BillPeriod, TariffBook};
-use bureau_store::{DynStore, OrderEvent, OrderQuery, Outage, Scope, StoreError, StoredBill, WorkOrder};
+use bureau_store::{
+    BillQuery, DynStore, OrderEvent, OrderQuery, Outage, Scope, StoreError, StoredBill, WorkOrder,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -125,6 +131,59 @@ pub async fn orders(store: &DynStore, who: &CustomerSession) -> AppResult<Vec<Wo
     q.customer_id = Some(who.customer_id.clone());
     q.limit = 50;
     Ok(store.list_work_orders(&q).await?)
+}
+
+/// The automatic bill query: newest bill and ledger balance in one read.
+pub async fn bill_query(store: &DynStore, who: &CustomerSession) -> AppResult<BillQuery> {
+    Ok(store.bill_query(&who.customer_id).await?)
+}
+
+/// The customer's account folded from the ledger (open bills with the late fee to today, arrears,
+/// credit, balance): the same fold the counter sees.
+pub async fn account(store: &DynStore, who: &CustomerSession) -> AppResult<Account> {
+    let c = customer(store, who).await?;
+    let today = bureau_domain::calendar::beijing::date_of(jiff::Timestamp::now());
+    load_account(store, c, LateFeeRules::builtin(), today).await
+}
+
+/// A payment as the customer sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentLine {
+    pub entry_id: String,
+    pub at: jiff::Timestamp,
+    pub channel: Channel,
+    /// Yuan received (positive).
+    pub amount: Fen,
+    /// Cancelled by a reversal (冲正).
+    pub reversed: bool,
+}
+
+/// The payments of an account, newest first.
+pub fn payments_of(account: &Account) -> Vec<PaymentLine> {
+    let reversed: std::collections::HashSet<&str> = account
+        .entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Reversal { of, .. } => Some(of.0.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<PaymentLine> = account
+        .entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Payment { amount, .. } => Some(PaymentLine {
+                entry_id: e.id.0.clone(),
+                at: e.at,
+                channel: e.channel,
+                amount: *amount,
+                reversed: reversed.contains(e.id.0.as_str()),
+            }),
+            _ => None,
+        })
+        .collect();
+    out.reverse();
+    out
 }
 
 /// One of the customer's service orders with its trail; another customer's order is "not found".

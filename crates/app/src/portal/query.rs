@@ -18,6 +18,7 @@ use crate::auth::{new_token, now_unix, token_hash};
 use crate::error::{AppError, AppResult};
 use bureau_domain::error::FieldError;
 use bureau_domain::i18n::Lang;
+use bureau_domain::money::Fen;
 use bureau_domain::org::Role;
 use bureau_domain::register::AccountNo;
 use bureau_store::{DynStore, QueryGateway, Scope, StoreError, StoredBill};
@@ -100,8 +101,8 @@ pub async fn bill_text(
         supply_point: customer.supply_point.clone(),
         lang,
     };
-    let latest = store.latest_bill(&who.customer_id).await?;
-    Ok(render(&who, latest.as_ref(), lang))
+    let q = store.bill_query(&who.customer_id).await?;
+    Ok(render(&who, q.latest.as_ref(), q.balance, lang))
 }
 
 /// The name as an SMS may show it: the first character, the rest masked (张**).
@@ -113,32 +114,43 @@ pub fn masked_name(name: &str) -> String {
     }
 }
 
-/// One line, Chinese or English.
-pub fn render(who: &CustomerSession, latest: Option<&StoredBill>, lang: Lang) -> String {
+/// The balance in words: owed (应缴), in credit (预存余额) or settled.
+pub fn balance_words(balance: Fen, lang: Lang) -> String {
+    match (balance.0.signum(), lang) {
+        (1, Lang::Zh) => format!("账户应缴{balance}元"),
+        (-1, Lang::Zh) => format!("预存余额{}元", Fen(-balance.0)),
+        (_, Lang::Zh) => "无欠费".to_string(),
+        (1, Lang::En) => format!("{balance} yuan owed"),
+        (-1, Lang::En) => format!("{} yuan in credit", Fen(-balance.0)),
+        (_, Lang::En) => "nothing owed".to_string(),
+    }
+}
+
+/// One line, Chinese or English: the latest bill and the ledger balance.
+pub fn render(who: &CustomerSession, latest: Option<&StoredBill>, balance: Fen, lang: Lang) -> String {
     let name = masked_name(&who.name);
     let acct = &who.customer_id;
+    let bal = balance_words(balance, lang);
     match (latest, lang) {
-        (None, Lang::Zh) => format!("户号{acct}（{name}）：暂无电费账单。"),
-        (None, Lang::En) => format!("Account {acct} ({name}): no bills yet."),
+        (None, Lang::Zh) => format!("户号{acct}（{name}）：暂无电费账单；{bal}。"),
+        (None, Lang::En) => format!("Account {acct} ({name}): no bills yet; {bal}."),
         (Some(b), Lang::Zh) => {
             let (y, m) = b.period.split_once('-').unwrap_or((&b.period, ""));
             let due = b.due_on.as_deref().map(|d| format!("，缴费截止{d}")).unwrap_or_default();
             format!(
-                "户号{acct}（{name}）：{y}年{}月电费{}元，用电{}度{due}；本期未缴{}元。",
+                "户号{acct}（{name}）：{y}年{}月电费{}元，用电{}度{due}；{bal}。",
                 m.trim_start_matches('0'),
                 b.total,
                 b.kwh.normalize(),
-                b.total - b.paid,
             )
         }
         (Some(b), Lang::En) => {
             let due = b.due_on.as_deref().map(|d| format!(", due {d}")).unwrap_or_default();
             format!(
-                "Account {acct} ({name}): bill for {} is {} yuan for {} kWh{due}; unpaid {} yuan.",
+                "Account {acct} ({name}): bill for {} is {} yuan for {} kWh{due}; {bal}.",
                 b.period,
                 b.total,
                 b.kwh.normalize(),
-                b.total - b.paid,
             )
         }
     }
@@ -154,6 +166,23 @@ mod tests {
         assert_eq!(phone_key("008613800001234"), "13800001234");
         assert_eq!(phone_key("0451-8888777"), "04518888777");
         assert_eq!(phone_key(""), "");
+    }
+
+    #[test]
+    fn the_answer_reads_as_an_sms() {
+        let who = CustomerSession {
+            customer_id: "0101000001".into(),
+            bureau_id: "B".into(),
+            name: "张三".into(),
+            supply_point: None,
+            lang: Lang::Zh,
+        };
+        assert_eq!(render(&who, None, Fen(0), Lang::Zh), "户号0101000001（张*）：暂无电费账单；无欠费。");
+        assert_eq!(
+            render(&who, None, Fen(-1050), Lang::En),
+            "Account 0101000001 (张*): no bills yet; 10.50 yuan in credit."
+        );
+        assert_eq!(balance_words(Fen(16950), Lang::Zh), "账户应缴169.50元");
     }
 
     #[test]

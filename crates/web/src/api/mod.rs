@@ -99,6 +99,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::set_password))
         .routes(routes!(portal::staff_set_password))
         .routes(routes!(portal::summary))
+        .routes(routes!(portal::account))
+        .routes(routes!(portal::payments))
         .routes(routes!(portal::bills))
         .routes(routes!(portal::bill))
         .routes(routes!(portal::consumption))

@@ -212,15 +212,17 @@ impl From<&StoredBill> for BillBrief {
     }
 }
 
-/// The bill query's answer: who, and the latest bill.
+/// The bill query's answer: who, the latest bill and the balance.
 #[derive(Serialize, ToSchema)]
 pub struct Summary {
     pub account: String,
     pub name: String,
     pub latest_bill: Option<BillBrief>,
+    /// Yuan; positive when owed, negative when in credit (预存), from the ledger.
+    pub balance: String,
 }
 
-/// The latest bill (the automatic bill query): one indexed read per request.
+/// The automatic bill query: the latest bill and the ledger balance, one indexed read per request.
 #[utoipa::path(get, path = "/api/v1/portal/summary", tag = "portal", security(("bearer" = [])),
     responses((status = 200, body = Summary), (status = 401, body = ErrorResponse)))]
 pub async fn summary(
@@ -228,12 +230,113 @@ pub async fn summary(
     ApiCustomer(user): ApiCustomer,
 ) -> ApiResult<Json<Summary>> {
     let s = &user.session;
-    let latest = portal::latest_bill(&state.store, s).await.map_err(|e| ApiError::new(e, s.lang))?;
+    let q = portal::bill_query(&state.store, s).await.map_err(|e| ApiError::new(e, s.lang))?;
     Ok(Json(Summary {
         account: s.customer_id.clone(),
         name: s.name.clone(),
-        latest_bill: latest.as_ref().map(BillBrief::from),
+        latest_bill: q.latest.as_ref().map(BillBrief::from),
+        balance: q.balance.to_string(),
     }))
+}
+
+/// An open bill of the account, with the late fee to today.
+#[derive(Serialize, ToSchema)]
+pub struct OpenBill {
+    pub period: String,
+    pub due: String,
+    pub charged: String,
+    pub paid: String,
+    pub open: String,
+    pub days_overdue: i64,
+    /// 电费违约金 accrued to today and not yet posted (供电营业规则 Art. 98).
+    pub late_fee_to_date: String,
+    /// What clears the bill today.
+    pub to_clear: String,
+}
+
+/// The customer's account as the ledger has it.
+#[derive(Serialize, ToSchema)]
+pub struct MyAccount {
+    /// The day late fees are counted to (Beijing).
+    pub on: String,
+    /// Positive when owed, negative in credit.
+    pub balance: String,
+    /// Unpaid on bills past their due date (欠费).
+    pub arrears: String,
+    /// Prepaid money not yet used (预存余额).
+    pub credit: String,
+    pub late_fee_to_date: String,
+    /// What settles everything today.
+    pub to_clear: String,
+    pub open_bills: Vec<OpenBill>,
+}
+
+/// Balance, arrears, credit and open bills with the late fee to today, folded from the ledger.
+#[utoipa::path(get, path = "/api/v1/portal/account", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = MyAccount), (status = 401, body = ErrorResponse)))]
+pub async fn account(
+    State(state): State<AppState>,
+    ApiCustomer(user): ApiCustomer,
+) -> ApiResult<Json<MyAccount>> {
+    let s = &user.session;
+    let a = portal::account(&state.store, s).await.map_err(|e| ApiError::new(e, s.lang))?;
+    Ok(Json(MyAccount {
+        on: a.on.to_string(),
+        balance: a.balance.to_string(),
+        arrears: a.arrears.to_string(),
+        credit: a.credit.to_string(),
+        late_fee_to_date: a.late_fee_to_date.to_string(),
+        to_clear: a.to_clear.to_string(),
+        open_bills: a
+            .open_bills
+            .iter()
+            .map(|b| OpenBill {
+                period: b.period.to_string(),
+                due: b.due.to_string(),
+                charged: b.charged.to_string(),
+                paid: b.paid.to_string(),
+                open: b.open.to_string(),
+                days_overdue: b.days_overdue,
+                late_fee_to_date: b.late_fee_to_date.to_string(),
+                to_clear: b.to_clear.to_string(),
+            })
+            .collect(),
+    }))
+}
+
+/// A payment received.
+#[derive(Serialize, ToSchema)]
+pub struct MyPayment {
+    pub at: String,
+    /// `counter`, `bank_withhold`, `wechat`, …
+    pub channel: String,
+    pub channel_name: String,
+    pub amount: String,
+    /// Cancelled by a reversal (冲正).
+    pub reversed: bool,
+}
+
+/// The customer's payments, newest first.
+#[utoipa::path(get, path = "/api/v1/portal/payments", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = [MyPayment]), (status = 401, body = ErrorResponse)))]
+pub async fn payments(
+    State(state): State<AppState>,
+    ApiCustomer(user): ApiCustomer,
+) -> ApiResult<Json<Vec<MyPayment>>> {
+    let s = &user.session;
+    let a = portal::account(&state.store, s).await.map_err(|e| ApiError::new(e, s.lang))?;
+    Ok(Json(
+        portal::payments_of(&a)
+            .iter()
+            .map(|p| MyPayment {
+                at: format_rfc3339(p.at),
+                channel: p.channel.code().into(),
+                channel_name: p.channel.name(s.lang).into(),
+                amount: p.amount.to_string(),
+                reversed: p.reversed,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
