@@ -180,7 +180,7 @@ async fn portal_api_isolation_codes_query_and_limits() -> anyhow::Result<()> {
         // The summary's balance is the ledger's, the account's fold agrees with it.
         let acct: Value = app.get("/api/v1/portal/account", &tb).await?.json().await?;
         assert_eq!(acct["balance"], s["balance"], "{acct} {s}");
-        let sums = app.db.store.ledger_balances_of(&[b_id.clone()]).await?;
+        let sums = app.db.store.ledger_balances_of(std::slice::from_ref(&b_id)).await?;
         assert_eq!(s["balance"], sums[0].balance.to_string());
         let o: Value = app.get(&format!("/api/v1/portal/orders/{b_order}"), &tb).await?.json().await?;
         assert_eq!(o["order"]["description"], "B的咨询");
