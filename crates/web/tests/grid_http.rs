@@ -477,3 +477,58 @@ async fn ami_meter_events_file_calls_move_predictions_down_and_confirm_restorati
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_running_server_sees_a_model_import_without_a_restart() -> anyhow::Result<()> {
+    use bureau_grid::{Branch, BranchKind, Network, Node, NodeKind};
+    for app in apps().await? {
+        let d = app.login("dispatcher").await?;
+        let ids = |tree: &Value| -> Vec<String> {
+            tree.as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()
+        };
+        let (_, tree) = body(app.get("/api/v1/grid/tree", &d).await?).await?;
+        assert!(!ids(&tree).contains(&"F01-T99".to_string()));
+        // What `bureau grid import` does, while the server runs: a new transformer on section 1.
+        let scope = bureau_store::Scope::Bureaus(vec!["AP".into()]);
+        let (mut nodes, mut branches, params) =
+            bureau_app::grid::load(&app.db.store, &scope).await?.into_parts();
+        nodes.push(Node {
+            id: "F01-T99".into(),
+            kind: NodeKind::Load,
+            name: "新台区".into(),
+            customers: 42,
+            avg_kw: 20.0,
+            peak_kw: 60.0,
+        });
+        branches.push(Branch {
+            id: "F01-TR99".into(),
+            from: "F01-B1".into(),
+            to: "F01-T99".into(),
+            kind: BranchKind::Transformer,
+            normal_open: false,
+            open: false,
+            length_km: 0.0,
+            failure_rate: 0.01,
+            repair_h: 8.0,
+        });
+        let net = Network::new(nodes, branches, params).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let counts =
+            bureau_app::grid::save(&app.db.store, &bureau_app::access::Actor::system(), "AP", &net).await?;
+        assert_eq!(counts.written, 2);
+        let (_, tree) = body(app.get("/api/v1/grid/tree", &d).await?).await?;
+        let t99 = tree.as_array().unwrap().iter().find(|n| n["id"] == "F01-T99");
+        assert_eq!(
+            t99.map(|n| (n["via"].as_str(), n["energised"].as_bool())),
+            Some((Some("F01-TR99"), Some(true)))
+        );
+        // Calls at the new transformer are taken at once.
+        let (st, r) = body(
+            app.post_json("/api/v1/outages/calls", &d, &json!({"load_id": "F01-T99", "source": "api"}))
+                .await?,
+        )
+        .await?;
+        assert_eq!(st, 201, "{r}");
+        app.stop().await?;
+    }
+    Ok(())
+}

@@ -2,8 +2,9 @@
 //! 95598 service centre becomes a trouble call at the caller's supply point, so that an agent's call
 //! joins the predicted outage on the dispatcher's board.
 //!
-//! The hand-over is durable: accepting the order enqueues a message on the internal outbox channel
-//! [`CHANNEL`] (key `wo:<order>:grid_call`), and the grid intake worker ([`worker`]), which runs
+//! The hand-over is durable: accepting the order writes a message on the internal outbox channel
+//! [`CHANNEL`] (key `wo:<order>:grid_call`, built by [`trouble_call_notice`]) in the order's own
+//! transaction, and the grid intake worker ([`worker`]), which runs
 //! beside the web server and shares its live model, delivers it by reporting the call. The call's id
 //! is the order's id, so a redelivery after a crash finds the call already there and does nothing.
 //! An order without an account, or whose customer has no supply point on the grid, cannot be placed

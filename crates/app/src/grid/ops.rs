@@ -14,9 +14,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+/// A live model and the store's model version it was loaded at.
+type Versioned = (i64, Arc<Mutex<Network>>);
+
 /// The live model of each bureau, and the prediction rules in force.
+///
+/// Each model is held with the store's model version it was loaded at
+/// (`GridDataStore::grid_model_version`, moved on by every import that writes); every use compares
+/// the two (one small indexed read) and reloads after an import, so that `bureau grid import` on a
+/// running server needs no restart. Switch operations change the held model directly and are
+/// recorded in the store, so a reload keeps them.
 pub struct GridCache {
-    nets: Mutex<HashMap<String, Arc<Mutex<Network>>>>,
+    nets: Mutex<HashMap<String, Versioned>>,
     pub rules: PredictionRules,
 }
 
@@ -47,15 +56,20 @@ impl GridCache {
         GridCache { nets: Mutex::default(), rules }
     }
 
-    /// The live network of a bureau, loaded on first use.
+    /// The live network of a bureau, loaded on first use and again after a model import.
     pub async fn network(&self, store: &DynStore, bureau_id: &str) -> AppResult<Arc<Mutex<Network>>> {
+        let version = store.grid_model_version(bureau_id).await?;
         let mut nets = self.nets.lock().await;
-        if let Some(n) = nets.get(bureau_id) {
-            return Ok(n.clone());
+        if let Some((v, n)) = nets.get(bureau_id) {
+            if *v == version {
+                return Ok(n.clone());
+            }
+            tracing::info!(bureau = bureau_id, from = v, to = version, "grid model imported: reloading");
         }
+        // Read before the model: an import landing in between only causes one more reload.
         let net = load(store, &Scope::Bureaus(vec![bureau_id.to_string()])).await?;
         let net = Arc::new(Mutex::new(net));
-        nets.insert(bureau_id.to_string(), net.clone());
+        nets.insert(bureau_id.to_string(), (version, net.clone()));
         Ok(net)
     }
 
