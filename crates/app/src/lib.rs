@@ -2,8 +2,10 @@
 //! writes through the store; the web and the CLI are thin adapters over these.
 
 pub mod access;
+pub mod arrears;
 pub mod auth;
 pub mod billing;
+pub mod collection;
 pub mod db;
 pub mod demo;
 pub mod error;

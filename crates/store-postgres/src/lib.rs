@@ -120,6 +120,7 @@ include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
 include!("../../store/shared/grid_data_sql.rs");
+include!("../../store/shared/arrears_sql.rs");
 
 impl SqlStore {
     /// Runs one administrative statement (CREATE/DROP DATABASE) that cannot take parameters; for

@@ -151,3 +151,4 @@ include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
 include!("../../store/shared/portal_sql.rs");
 include!("../../store/shared/grid_data_sql.rs");
+include!("../../store/shared/arrears_sql.rs");

@@ -10,6 +10,7 @@
 //! - money is integer fen; register readings are integer hundredths of a register unit;
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
+mod arrears;
 mod billing;
 mod grid_data;
 mod ledger;
@@ -20,6 +21,7 @@ mod portal;
 mod scope;
 pub mod service;
 
+pub use arrears::*;
 pub use billing::*;
 pub use grid_data::*;
 pub use ledger::*;
@@ -176,6 +178,7 @@ pub trait Store:
     + BillStore
     + LedgerStore
     + PortalStore
+    + ArrearsStore
     + Send
     + Sync
 {
