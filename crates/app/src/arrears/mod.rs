@@ -171,18 +171,26 @@ fn update_of(action: &NextAction, oldest_due: Option<Date>, arrears: Fen, now: T
     }
 }
 
+/// What every customer's turn of a pass shares.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    store: &'a DynStore,
+    rules: &'a ArrearsRules,
+    /// Who the steps are recorded as.
+    by: &'a str,
+}
+
 /// One customer's turn in the pass: opens, advances or closes their case. At most one message step
 /// a day; work-order steps whenever due.
 async fn advance(
-    store: &DynStore,
-    rules_: &ArrearsRules,
-    by: &str,
+    ctx: Ctx<'_>,
     customer: &Customer,
     entries: &[Entry],
     open: Option<ArrearsCaseRow>,
     now: Timestamp,
     report: &mut PassReport,
 ) -> AppResult<()> {
+    let Ctx { store, rules: rules_, by } = ctx;
     let today = beijing::date_of(now);
     let state = fold_until(entries, now);
     let arrears = state.arrears_on(today);
@@ -370,7 +378,8 @@ pub async fn run_pass(
             }
             report.customers += 1;
             let case = open.remove(c.id.as_str());
-            advance(store, rules_, &actor.staff_id, c, &l.entries, case, now, &mut report).await?;
+            advance(Ctx { store, rules: rules_, by: &actor.staff_id }, c, &l.entries, case, now, &mut report)
+                .await?;
         }
         if ids.len() < PAGE as usize {
             break;
@@ -395,7 +404,8 @@ pub async fn run_for_customer(
     let mut report = PassReport::default();
     if !ledger.entries.is_empty() {
         report.customers = 1;
-        advance(store, rules_, &actor.staff_id, &customer, &ledger.entries, open, now, &mut report).await?;
+        let ctx = Ctx { store, rules: rules_, by: &actor.staff_id };
+        advance(ctx, &customer, &ledger.entries, open, now, &mut report).await?;
     }
     Ok(report)
 }
