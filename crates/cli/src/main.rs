@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 mod bill;
 mod grid;
+mod payments;
 mod service;
 
 #[derive(Parser)]
@@ -90,6 +91,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         cmd: bill::BenchCommand,
+    },
+    /// Late fees (电费违约金): the trial calculation.
+    LateFee {
+        #[command(subcommand)]
+        cmd: payments::LateFeeCmd,
     },
     /// 95598 service levels: the deadlines of an order.
     #[command(subcommand)]
@@ -253,6 +259,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
         Command::Sla(cmd) => service::sla(cmd, lang),
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
+        Command::LateFee { cmd } => payments::late_fee(cmd, lang).await,
         Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,
         Command::Export { kind } => {
             let Some(k) = bureau_app::register::ExportKind::parse(&kind) else {

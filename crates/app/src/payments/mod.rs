@@ -10,6 +10,7 @@
 mod account;
 mod charges;
 mod post;
+mod quote;
 mod refund;
 mod reversal;
 
@@ -18,6 +19,7 @@ pub use charges::{charge_entry, charges_for, rebill_adjustment};
 pub use post::{
     payment_entries, payment_receipt, post_payment, take_payment, NewPayment, PaymentForm, PaymentResult,
 };
+pub use quote::{late_fee_quote, LateFeeTrial};
 pub use refund::{refund_credit, RefundForm, RefundResult};
 pub use reversal::{reverse_entry, ReversalForm, ReversalResult};
 

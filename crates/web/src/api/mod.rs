@@ -4,6 +4,7 @@
 pub mod billing;
 mod dto;
 mod grid;
+pub mod payments;
 pub mod portal;
 mod register;
 mod service;
@@ -92,6 +93,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(service::search_knowledge))
         .routes(routes!(service::lookup))
         .routes(routes!(service::screen_pop, service::my_call))
+        .routes(routes!(payments::account))
+        .routes(routes!(payments::take_payment))
+        .routes(routes!(payments::receipt))
+        .routes(routes!(payments::reverse))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::late_fee_quote))
         .routes(routes!(portal::login))
         .routes(routes!(portal::request_code))
         .routes(routes!(portal::code_login))
