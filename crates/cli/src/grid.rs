@@ -24,6 +24,9 @@ pub enum GridCmd {
         /// The bureau that owns the model (default: the only county bureau in the database).
         #[arg(long)]
         bureau: Option<String>,
+        /// The date from which the folder's params.toml is in force (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        params_from: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -199,8 +202,16 @@ pub async fn grid(cmd: GridCmd, db: &str, lang: Lang) -> Result<ExitCode, Failur
     let store = crate::open(db).await?;
     let actor = Actor::system();
     match cmd {
-        GridCmd::Import { dir, cim, bureau, json } => {
+        GridCmd::Import { dir, cim, bureau, params_from, json } => {
             let bureau = pick_bureau(&store, bureau).await?;
+            if let Some(d) = params_from.as_deref().filter(|d| d.parse::<jiff::civil::Date>().is_err()) {
+                return Err(Failure::Input(format!(
+                    "effective_from: --params-from {d} is not a date YYYY-MM-DD / 日期无效，应为YYYY-MM-DD"
+                )));
+            }
+            // A folder's params.toml is kept as dated data (in force from --params-from or today).
+            let params_file =
+                dir.as_ref().map(|d| std::path::Path::new(d).join("params.toml")).filter(|p| p.exists());
             let (net, report) = match (dir, cim) {
                 (Some(dir), _) => (read_model(&dir)?, None),
                 (None, Some(file)) => {
@@ -221,6 +232,22 @@ pub async fn grid(cmd: GridCmd, db: &str, lang: Lang) -> Result<ExitCode, Failur
             let counts = bureau_app::grid::save(&store, &actor, &bureau, &net)
                 .await
                 .map_err(|e| crate::app_failure(e, lang))?;
+            if let Some(file) = &params_file {
+                let from = params_from.unwrap_or_else(bureau_app::grid::limits::today);
+                let source = file.display().to_string();
+                let now = bureau_app::grid::ops::now();
+                bureau_app::grid::limits::save_params(
+                    &store,
+                    &actor,
+                    &bureau,
+                    &net.params(),
+                    &from,
+                    &source,
+                    now,
+                )
+                .await
+                .map_err(|e| crate::app_failure(e, lang))?;
+            }
             let rejected = report.as_ref().map_or(0, |r| r.rejected.len());
             if json {
                 let v = serde_json::json!({

@@ -98,6 +98,27 @@ async fn the_demo_grid_exports_to_csv_and_cim_and_imports_back() -> anyhow::Resu
             assert_eq!(v["written"], 0, "{v}");
             assert_eq!(v["bureau"], "AP");
         }
+        // params.toml is kept as dated data: in force from today unless --params-from says otherwise.
+        std::fs::write(dir.join("params.toml"), "switching_h = 0.5\nhours_per_year = 8784.0\n")?;
+        let out = run(&["grid", "import", "--dir", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(dir.join("params.toml"), "switching_h = 0.25\n")?;
+        let out = run(&["grid", "import", "--dir", dir.to_str().unwrap(), "--params-from", "2099-01-01"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run(&["grid", "import", "--dir", dir.to_str().unwrap(), "--params-from", "2099-13-01"]);
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("effective_from"));
+        let stored = db.store.grid_params("AP").await?;
+        assert_eq!(
+            stored.iter().map(|r| (r.effective_from.len(), r.switching_h)).collect::<Vec<_>>(),
+            [(10, 0.5), (10, 0.25)]
+        );
+        assert_eq!(stored[1].effective_from, "2099-01-01");
+        let again = dir.join("again");
+        let out = run(&["grid", "export", "--bureau", "AP", "--dir", again.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let p = bureau_grid::csvio::read_dir(&again)?.params();
+        assert_eq!((p.switching_h, p.hours_per_year), (0.5, 8784.0), "the set in force today");
         std::fs::remove_dir_all(&dir)?;
         db.destroy().await?;
     }

@@ -532,3 +532,63 @@ async fn a_running_server_sees_a_model_import_without_a_restart() -> anyhow::Res
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn stored_feeder_limits_bound_the_ring_transfer() -> anyhow::Result<()> {
+    for app in apps().await? {
+        let d = app.login("dispatcher").await?;
+        let start = now() + 10 * 86_400;
+        let plan = |limits: Value| {
+            json!({"work_branch": "F01-L2", "starts_at": start, "ends_at": start + 3600,
+                                          "feeder_limits_kw": limits})
+        };
+        // Without a limit, sections 3 and 4 of F01 go over the tie to F02 (empty in this county).
+        let (st, p) = body(app.post_json("/api/v1/grid/plans", &d, &plan(json!({}))).await?).await?;
+        assert_eq!(st, 201, "{p}");
+        let carried = p["plan"]["customers_transferred"].as_u64().unwrap();
+        assert!(carried > 0);
+        // F02 limited to 1 kW carries nothing: every transformer's peak is above that.
+        let put = |branch: &str, kw: Value| {
+            app.client
+                .put(app.url(&format!("/api/v1/grid/feeder-limits/{branch}")))
+                .bearer_auth(&d)
+                .json(&json!({"capacity_kw": kw}))
+        };
+        let (st, l) = body(put("F02-CB", json!(1.0)).send().await?).await?;
+        assert_eq!(
+            (st, l["capacity_kw"].as_f64(), l["updated_by"].as_str()),
+            (200, Some(1.0), Some("dispatcher")),
+            "{l}"
+        );
+        let (_, list) = body(app.get("/api/v1/grid/feeder-limits", &d).await?).await?;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let (_, p) = body(app.post_json("/api/v1/grid/plans", &d, &plan(json!({}))).await?).await?;
+        assert_eq!(p["plan"]["customers_transferred"], 0, "{p}");
+        assert!(p["plan"]["transfers"].as_array().unwrap().is_empty());
+        // A limit given with the request wins over the stored one.
+        let (_, p) =
+            body(app.post_json("/api/v1/grid/plans", &d, &plan(json!({"F02-CB": 1.0e6}))).await?).await?;
+        assert_eq!(p["plan"]["customers_transferred"].as_u64(), Some(carried));
+        // Bad limits name the field; only a feeder's head branch has one.
+        let (st, e) = body(put("F01-L2", json!(500.0)).send().await?).await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("branch")), "{e}");
+        let (st, e) = body(put("F02-CB", json!(-5.0)).send().await?).await?;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("capacity_kw")), "{e}");
+        let del = || app.client.delete(app.url("/api/v1/grid/feeder-limits/F02-CB")).bearer_auth(&d).send();
+        assert_eq!(del().await?.status(), 204);
+        assert_eq!(del().await?.status(), 404);
+        let (_, p) = body(app.post_json("/api/v1/grid/plans", &d, &plan(json!({}))).await?).await?;
+        assert_eq!(p["plan"]["customers_transferred"].as_u64(), Some(carried));
+        let c = app.login("clerk").await?;
+        let r = app
+            .client
+            .put(app.url("/api/v1/grid/feeder-limits/F02-CB"))
+            .bearer_auth(&c)
+            .json(&json!({"capacity_kw": 5}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 403);
+        app.stop().await?;
+    }
+    Ok(())
+}

@@ -12,6 +12,7 @@ use bureau_store::{DynStore, GridBranch, GridNode, Scope, UpsertCounts};
 
 pub mod ami;
 pub mod intake;
+pub mod limits;
 pub mod notify;
 pub mod ops;
 pub mod outage;
@@ -125,11 +126,18 @@ pub fn model_errors(e: &ModelErrors) -> AppError {
     )
 }
 
-/// Loads the model of the bureaus in `scope` from the store.
+/// Loads the model of the bureaus in `scope` from the store, with the reliability parameters in
+/// force today when the scope is one bureau (the defaults otherwise).
 pub async fn load(store: &DynStore, scope: &Scope) -> AppResult<Network> {
     let nodes = store.grid_nodes(scope).await?;
     let branches = store.grid_branches(scope).await?;
-    to_network(&nodes, &branches, Params::default()).map_err(|e| model_errors(&e))
+    let params = match scope {
+        Scope::Bureaus(b) if b.len() == 1 => {
+            limits::params_on(&store.grid_params(&b[0]).await?, &limits::today())
+        }
+        _ => Params::default(),
+    };
+    to_network(&nodes, &branches, params).map_err(|e| model_errors(&e))
 }
 
 /// Writes a validated network as the model of `bureau_id`. Existing elements are updated (their

@@ -88,10 +88,12 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let plan =
-        net.plan_transfer(work, &TransferOptions { feeder_limits_kw: input.feeder_limits_kw }).map_err(
-            |e| AppError::Invalid(vec![FieldError::invalid("work_branch", e.to_string(), e.to_string())]),
-        )?;
+    // The stored feeder limits, unless the request names its own for a feeder.
+    let mut feeder_limits_kw = super::limits::limits_kw(store, bureau_id).await?;
+    feeder_limits_kw.extend(input.feeder_limits_kw);
+    let plan = net.plan_transfer(work, &TransferOptions { feeder_limits_kw }).map_err(|e| {
+        AppError::Invalid(vec![FieldError::invalid("work_branch", e.to_string(), e.to_string())])
+    })?;
     let row = SwitchingPlanRow {
         id: new_id("PL", now),
         bureau_id: bureau_id.into(),

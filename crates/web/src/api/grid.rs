@@ -509,3 +509,66 @@ pub async fn meter_events(
         restored: r.restored.iter().map(|x| serde_json::to_value(x).unwrap_or(Value::Null)).collect(),
     }))
 }
+
+/// The stored capacity limits of the feeders (by head branch), used by every ring-transfer plan.
+#[utoipa::path(get, path = "/api/v1/grid/feeder-limits", tag = "grid", security(("bearer" = [])),
+    responses((status = 200, description = "bureau_id, branch_id, capacity_kw, updated_at, updated_by", body = Object),
+              (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn feeder_limits(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+) -> ApiResult<Json<Value>> {
+    let a = &user.actor;
+    bureau_app::grid::limits::feeder_limits(&state.store, a, &a.bureau_id)
+        .await
+        .map(|x| json(&x))
+        .map_err(|e| ApiError::new(e, user.lang))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FeederLimitRequest {
+    /// The feeder's capacity, kW (> 0).
+    pub capacity_kw: f64,
+}
+
+/// Sets the capacity of the feeder whose head branch (the branch leaving the source) is `branch`.
+#[utoipa::path(put, path = "/api/v1/grid/feeder-limits/{branch}", tag = "grid", params(("branch" = String, Path)),
+    request_body = FeederLimitRequest, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 422, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn set_feeder_limit(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(branch): Path<String>,
+    body: Result<Json<FeederLimitRequest>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(r) = body.map_err(|e| bad_json(e, user.lang))?;
+    let a = &user.actor;
+    bureau_app::grid::limits::set_feeder_limit(
+        &state.store,
+        &state.grid,
+        a,
+        &a.bureau_id,
+        branch.trim(),
+        r.capacity_kw,
+        ops::now(),
+    )
+    .await
+    .map(|x| json(&x))
+    .map_err(|e| ApiError::new(e, user.lang))
+}
+
+/// Removes a feeder's limit (it becomes unlimited).
+#[utoipa::path(delete, path = "/api/v1/grid/feeder-limits/{branch}", tag = "grid", params(("branch" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn remove_feeder_limit(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(branch): Path<String>,
+) -> ApiResult<StatusCode> {
+    let a = &user.actor;
+    bureau_app::grid::limits::remove_feeder_limit(&state.store, a, &a.bureau_id, branch.trim())
+        .await
+        .map(|_| StatusCode::NO_CONTENT)
+        .map_err(|e| ApiError::new(e, user.lang))
+}

@@ -64,6 +64,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid::switch_ops))
         .routes(routes!(grid::report_call))
         .routes(routes!(grid::meter_events))
+        .routes(routes!(grid::feeder_limits))
+        .routes(routes!(grid::set_feeder_limit, grid::remove_feeder_limit))
         .routes(routes!(grid::active, grid::declare))
         .routes(routes!(grid::get_outage))
         .routes(routes!(grid::confirm))
