@@ -58,8 +58,13 @@ impl Tr {
 
 /// Every table of texts: the shell's here, and one per capability (billing, service, grid…), kept
 /// beside that capability's pages.
-pub const TABLES: &[&[(&str, &str, &str)]] =
-    &[TEXTS, crate::pages::billing::TEXTS, crate::pages::grid::TEXTS, crate::pages::service::TEXTS];
+pub const TABLES: &[&[(&str, &str, &str)]] = &[
+    TEXTS,
+    crate::pages::billing::TEXTS,
+    crate::pages::grid::TEXTS,
+    crate::pages::service::TEXTS,
+    crate::pages::payments::TEXTS,
+];
 
 /// (key, 中文, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[

@@ -168,6 +168,45 @@ async fn counter_payments_over_http() -> anyhow::Result<()> {
             e["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
         assert_eq!(fields, ["class", "arrears", "on"], "{e}");
         assert_eq!(app.client.get(app.url("/api/v1/accounts/2300000100")).send().await?.status(), 401);
+
+        // The counter pages: the account, a payment by form (sent twice: one receipt), the receipt,
+        // a bad amount, and the late-fee trial page.
+        let page = app.get(&format!("/counter?q={id}"), &clerk).await?;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await?;
+        assert!(html.contains("id=\"to-clear\"") && html.contains("name=\"idempotency_key\""), "{html}");
+        let pay = |amount: &str| {
+            app.client.post(app.url("/counter/pay")).bearer_auth(&clerk).form(&[
+                ("account_no", id),
+                ("amount", amount),
+                ("idempotency_key", "page-001"),
+                ("method", "card"),
+            ])
+        };
+        let r = pay("3.00").send().await?;
+        assert_eq!(r.status(), 303);
+        let to = r.headers()["location"].to_str()?.to_string();
+        assert!(to.starts_with(&format!("/counter/receipts/{id}/pay-")), "{to}");
+        let r = pay("3.00").send().await?;
+        assert_eq!(r.headers()["location"].to_str()?, to, "the same form twice: the same receipt");
+        let html = app.get(&to, &clerk).await?.text().await?;
+        assert!(html.contains("id=\"receipt-amount\"><strong>3.00</strong>"), "{html}");
+        assert!(html.contains("window.print()"));
+        let r = app
+            .client
+            .post(app.url("/counter/pay"))
+            .bearer_auth(&clerk)
+            .form(&[("account_no", id), ("amount", "-1"), ("idempotency_key", "page-002")])
+            .send()
+            .await?;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await?.contains("class=\"error\""));
+        let html = app
+            .get("/counter/late-fee?class=residential&due=2026-03-10&on=2026-03-25&arrears=100.00", &clerk)
+            .await?
+            .text()
+            .await?;
+        assert!(html.contains("id=\"fee\"><strong>1.50</strong>"), "{html}");
         app.stop().await?;
     }
     Ok(())

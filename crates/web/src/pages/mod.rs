@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 pub(crate) mod billing;
 pub mod grid;
+pub(crate) mod payments;
 pub(crate) mod service;
 
 pub fn router() -> Router<AppState> {
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/import", get(import_form).post(import))
         .route("/static/app.css", get(css))
         .merge(billing::router())
+        .merge(payments::router())
         .merge(grid::router())
         .merge(service::router())
 }
