@@ -148,13 +148,6 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
             sql.push(')');
         }
     }
-    if q.only.is_none() {
-        sql.push_str(
-            " AND NOT EXISTS (SELECT 1 FROM bills x WHERE x.customer_id = c.customer_id AND x.period = ",
-        );
-        bind(&mut sql, text(&q.period));
-        sql.push(')');
-    }
     sql.push_str(" ORDER BY c.customer_id LIMIT ");
     bind(&mut sql, Value::Integer(i64::from(q.limit)));
 
@@ -218,6 +211,25 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
     let (Some(lo), Some(hi)) = (accounts.first(), accounts.last()) else {
         return Ok(BillingChunk::default());
     };
+    let scanned_to = Some(hi.customer_id.clone());
+    if q.only.is_none() {
+        // Customers billed already (any revision) leave the chunk: one key-range read of the bills,
+        // as in the shared path.
+        let mut st = conn
+            .prepare_cached(
+                "SELECT customer_id FROM bills WHERE customer_id >= ?1 AND customer_id <= ?2 AND period = ?3",
+            )
+            .map_err(err)?;
+        let billed = st
+            .query_map(rusqlite::params![lo.customer_id, hi.customer_id, q.period], |r| r.get::<_, String>(0))
+            .map_err(err)?
+            .collect::<rusqlite::Result<std::collections::HashSet<String>>>()
+            .map_err(err)?;
+        accounts.retain(|a| !billed.contains(&a.customer_id));
+    }
+    let (Some(lo), Some(hi)) = (accounts.first(), accounts.last()) else {
+        return Ok(BillingChunk { scanned_to, ..BillingChunk::default() });
+    };
     let (lo, hi) = (lo.customer_id.as_str(), hi.customer_id.as_str());
 
     let mut readings = Vec::with_capacity(accounts.len() * 2);
@@ -273,7 +285,7 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
             });
         }
     }
-    Ok(BillingChunk { accounts, readings, history })
+    Ok(BillingChunk { accounts, readings, history, scanned_to })
 }
 
 fn write(conn: &mut Connection, w: &BillWrite) -> rusqlite::Result<BillWriteCounts> {

@@ -473,7 +473,12 @@ async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
 
     // The billed customer leaves the period's chunks, but not a rebill's single look-up.
     let again = store.billing_chunk(&Scope::All, "2026-06", None, None, 1).await?;
-    assert_eq!(again.accounts[0].customer_id, "2301000002");
+    assert!(again.accounts.is_empty(), "the only account of this chunk is billed");
+    assert_eq!(again.scanned_to.as_deref(), Some("2301000001"), "but the run goes on after it");
+    let again = store.billing_chunk(&Scope::All, "2026-06", None, None, 2).await?;
+    assert_eq!(again.accounts.iter().map(|a| a.customer_id.as_str()).collect::<Vec<_>>(), ["2301000002"]);
+    let end = store.billing_chunk(&Scope::All, "2026-06", None, Some("2302000001"), 10).await?;
+    assert!(end.accounts.is_empty() && end.scanned_to.is_none(), "no account left: the run is over");
     let one = store.billing_account(&Scope::All, "2301000001", "2026-06").await?;
     assert_eq!(one.accounts.len(), 1);
     assert!(one.history.is_empty(), "the history leaves out the period itself");

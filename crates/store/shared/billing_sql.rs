@@ -240,11 +240,6 @@ impl SqlStore {
             qb.push_bind(book);
         }
         push_scope(&mut qb, "c.bureau_id", scope);
-        if only.is_none() {
-            qb.push(" AND NOT EXISTS (SELECT 1 FROM bills x WHERE x.customer_id = c.customer_id AND x.period = ");
-            qb.push_bind(period);
-            qb.push(")");
-        }
         // One row per customer (one active meter, the latest contract in force), in key order, so
         // that SQLite and PostgreSQL walk the customers' primary key and stop at the limit.
         qb.push(" ORDER BY c.customer_id LIMIT ");
@@ -308,6 +303,28 @@ impl SqlStore {
             return Ok(BillingChunk::default());
         };
         let (lo, hi) = (lo.customer_id.clone(), hi.customer_id.clone());
+        let scanned_to = Some(hi.clone());
+        if only.is_none() {
+            // Customers billed already (any revision) leave the chunk: one key-range read of the
+            // bills, not a NOT EXISTS per customer, which PostgreSQL may plan as a scan of every
+            // bill of the period (quadratic over a run while the bills grow).
+            let billed: std::collections::HashSet<String> = sqlx::query_scalar(
+                "SELECT customer_id FROM bills WHERE customer_id >= $1 AND customer_id <= $2 AND period = $3",
+            )
+            .bind(&lo)
+            .bind(&hi)
+            .bind(period)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .collect();
+            accounts.retain(|a| !billed.contains(&a.customer_id));
+        }
+        let (Some(lo), Some(hi)) = (accounts.first(), accounts.last()) else {
+            return Ok(BillingChunk { scanned_to, ..BillingChunk::default() });
+        };
+        let (lo, hi) = (lo.customer_id.clone(), hi.customer_id.clone());
         let rows = sqlx::query(
             "SELECT * FROM readings WHERE customer_id >= $1 AND customer_id <= $2 AND read_on >= $3 AND read_on <= $4
              ORDER BY customer_id, meter_id, read_on",
@@ -343,7 +360,7 @@ impl SqlStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(BillingChunk { accounts, readings, history })
+        Ok(BillingChunk { accounts, readings, history, scanned_to })
     }
 
     /// Writes a chunk of the bill run in one transaction (the backend's `bill_run_write` may take

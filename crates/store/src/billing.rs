@@ -49,6 +49,10 @@ pub struct BillingChunk {
     pub readings: Vec<Reading>,
     /// Live bills of these customers in the twelve months before the period.
     pub history: Vec<BillHistory>,
+    /// The last account the chunk looked at, billed or not: the next chunk starts after it. `None`
+    /// when no account was left (the run is over); a chunk may have no account to bill and still
+    /// not be the last.
+    pub scanned_to: Option<String>,
 }
 
 /// An itemised line of a stored bill.
@@ -163,7 +167,8 @@ pub struct PeriodTotals {
 #[async_trait]
 pub trait BillStore {
     /// The next chunk of customers to bill for `period` (`YYYY-MM`), after account `after`, at most
-    /// `limit` of them; customers already billed for the period (any revision) are left out.
+    /// `limit` of them; customers already billed for the period (any revision) are left out, so a
+    /// chunk may be empty and not the last: go on after its `scanned_to`.
     async fn billing_chunk(
         &self,
         scope: &Scope,

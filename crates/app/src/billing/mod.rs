@@ -199,8 +199,11 @@ pub async fn run(
             .map_err(|e| AppError::Store(StoreError::Database(format!("bill run load failed: {e}"))))?;
         let chunk = chunk?;
         summary.load_seconds += secs;
-        let Some(last) = chunk.accounts.last() else { break };
-        next = load(Some(last.customer_id.clone()));
+        let Some(scanned_to) = chunk.scanned_to.clone() else { break };
+        next = load(Some(scanned_to));
+        if chunk.accounts.is_empty() {
+            continue; // every customer of this key range is billed already (a rerun)
+        }
         let n = chunk.accounts.len() as u64;
         summary.customers += n;
         let by = actor.staff_id.clone();
