@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
+mod arrears;
 mod bill;
 mod grid;
 mod payments;
@@ -100,6 +101,12 @@ enum Command {
     /// 95598 service levels: the deadlines of an order.
     #[command(subcommand)]
     Sla(service::SlaCmd),
+    /// The arrears workflow (催费/停电/复电): the daily pass, cases, orders done.
+    #[command(subcommand)]
+    Arrears(arrears::ArrearsCmd),
+    /// Fee-collection reports (电费回收) as CSV: rates, aging, customers in arrears.
+    #[command(subcommand)]
+    Collection(arrears::CollectionCmd),
 }
 
 fn lang_of(flag: Option<&str>) -> Lang {
@@ -257,6 +264,8 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Command::Sla(cmd) => service::sla(cmd, lang),
+        Command::Arrears(cmd) => arrears::arrears(open(&cli.db).await?, cmd, lang).await,
+        Command::Collection(cmd) => arrears::collection(open(&cli.db).await?, cmd, lang).await,
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
         Command::LateFee { cmd } => payments::late_fee(cmd, lang).await,

@@ -59,6 +59,7 @@ impl Tr {
 /// Every table of texts: the shell's here, and one per capability (billing, service, grid…), kept
 /// beside that capability's pages.
 pub const TABLES: &[&[(&str, &str, &str)]] = &[
+    crate::pages::arrears::TEXTS,
     TEXTS,
     crate::pages::billing::TEXTS,
     crate::pages::grid::TEXTS,

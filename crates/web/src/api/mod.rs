@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every handler is registered through `routes!`, which puts it in the
 //! router and in the OpenAPI document at once, so the document covers every endpoint.
 
+pub mod arrears;
 pub mod billing;
 mod dto;
 mod grid;
@@ -117,4 +118,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::orders))
         .routes(routes!(portal::order))
         .routes(routes!(portal::text_query))
+        .routes(routes!(arrears::run))
+        .routes(routes!(arrears::cases))
+        .routes(routes!(arrears::done))
+        .routes(routes!(arrears::rates))
+        .routes(routes!(arrears::aging))
+        .routes(routes!(arrears::in_arrears))
 }

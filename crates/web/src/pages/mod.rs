@@ -15,6 +15,7 @@ use bureau_domain::i18n::Lang;
 
 use serde::Deserialize;
 
+pub(crate) mod arrears;
 pub(crate) mod billing;
 pub mod grid;
 pub(crate) mod payments;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/grid", get(grid))
         .route("/import", get(import_form).post(import))
         .route("/static/app.css", get(css))
+        .merge(arrears::router())
         .merge(billing::router())
         .merge(payments::router())
         .merge(grid::router())
