@@ -38,6 +38,8 @@ pub enum Purpose {
     Shed,
     /// 转供: closes a tie to supply a part from another feeder.
     Transfer,
+    /// 恢复正常运行方式: after the work, back to the switch states the plan started from.
+    SwitchBack,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +65,12 @@ pub struct SwitchingPlan {
     /// Nodes of the isolated work section.
     pub work_zone: Vec<String>,
     pub steps: Vec<SwitchingStep>,
+    /// After the work: open the ties the plan closed, then close the isolation points (nearest the
+    /// source first, so that the section is energised from its own feeder) and the shed switches.
+    /// Break-before-make like the plan itself: the transferred parts are off for the moments between
+    /// the tie opening and their own feeder's switch closing; the two feeders are never paralleled.
+    #[serde(default)]
+    pub switch_back: Vec<SwitchingStep>,
     pub transfers: Vec<Transfer>,
     /// Customers of load points inside the work section.
     pub customers_in_zone: u64,
@@ -116,6 +124,7 @@ impl Network {
         let mut plan = SwitchingPlan {
             work_zone: (0..n).filter(|&v| zone[v]).map(|v| self.nodes[v].id.clone()).collect(),
             steps: Vec::new(),
+            switch_back: Vec::new(),
             transfers: Vec::new(),
             customers_in_zone: (0..n)
                 .filter(|&v| zone[v] && self.nodes[v].kind == NodeKind::Load)
@@ -162,6 +171,17 @@ impl Network {
                 peak_kw: best.peak_kw,
             });
         }
+        let back = |purpose: Purpose, action: Action| {
+            plan.steps.iter().filter(move |s| s.purpose == purpose).map(move |s| SwitchingStep {
+                branch: s.branch.clone(),
+                action,
+                purpose: Purpose::SwitchBack,
+            })
+        };
+        plan.switch_back = back(Purpose::Transfer, Action::Open)
+            .chain(back(Purpose::Isolate, Action::Close))
+            .chain(back(Purpose::Shed, Action::Close))
+            .collect();
         for (v, node) in self.nodes.iter().enumerate() {
             if node.kind == NodeKind::Load && !sim.energised[v] {
                 plan.unsupplied_loads.push(node.id.clone());

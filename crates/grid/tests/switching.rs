@@ -48,6 +48,22 @@ fn work_on_l2_isolates_and_transfers_the_far_end() {
     assert!(sim.is_energised("LP3").unwrap() && !sim.is_energised("LP2").unwrap());
     assert!(!sim.is_energised("B3").unwrap() && !sim.is_energised("B4").unwrap());
     assert!(sim.is_energised("LP1").unwrap() && sim.is_energised("LP5").unwrap());
+    // Switching back: the tie opens first, then the isolation points close, nearest the source first;
+    // every switch is back in its state before the plan and every load point is energised again.
+    let back: Vec<(&str, Action)> = plan.switch_back.iter().map(|s| (s.branch.as_str(), s.action)).collect();
+    assert_eq!(back[..2], [("T1", Action::Open), ("D1", Action::Close)]);
+    let mut rest: Vec<&str> = back[2..].iter().map(|s| s.0).collect();
+    rest.sort();
+    assert_eq!(rest, ["D2", "F2"]);
+    assert!(plan.switch_back.iter().all(|s| s.purpose == Purpose::SwitchBack));
+    let mut after = sim.clone();
+    for s in &plan.switch_back {
+        after.set_open(&s.branch, s.action == Action::Open).unwrap();
+    }
+    for b in net.branches() {
+        assert_eq!(after.branch(&b.id).unwrap().open, b.open, "{}", b.id);
+    }
+    assert!(["LP1", "LP2", "LP3", "LP5"].iter().all(|l| after.is_energised(l).unwrap()));
 }
 
 #[test]

@@ -63,3 +63,34 @@ pub async fn grid_data(store: &DynStore) -> anyhow::Result<()> {
     assert!(store.grid_params("B").await?.is_empty());
     Ok(())
 }
+
+/// Many outbox messages in one write; keys already stored are skipped.
+pub async fn outbox_batch(store: &DynStore) -> anyhow::Result<()> {
+    let msg = |k: &str| NewOutboxMessage {
+        id: format!("NB-{k}"),
+        key: format!("batch:{k}"),
+        channel: "sms".into(),
+        recipient: "13800000000".into(),
+        subject: "s".into(),
+        body: "b".into(),
+        data: Some("{\"customer_id\":\"1\"}".into()),
+        created_at: 100,
+        due_at: 100,
+        max_attempts: 8,
+    };
+    let batch: Vec<_> = (0..700).map(|i| msg(&i.to_string())).collect();
+    assert_eq!(store.enqueue_many(&batch).await?, 700);
+    assert_eq!(store.enqueue_many(&batch[..3]).await?, 0);
+    let mut again = vec![msg("0"), msg("700")];
+    again[1].id = "NB-x".into();
+    assert_eq!(store.enqueue_many(&again).await?, 1);
+    let m = store.outbox_by_key("batch:42").await?;
+    assert_eq!(
+        (m.status, m.attempts, m.due_at, m.data.as_deref()),
+        (OutboxStatus::Pending, 0, 100, Some("{\"customer_id\":\"1\"}"))
+    );
+    let q = OutboxQuery { status: None, key_prefix: Some("batch:".into()), recipient: None, limit: 10_000 };
+    assert_eq!(store.list_outbox(&q).await?.len(), 701);
+    assert!(store.enqueue_many(&[]).await? == 0);
+    Ok(())
+}

@@ -13,6 +13,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     sessions(store).await?;
     grid(store).await?;
     crate::grid_data_suite::grid_data(store).await?;
+    crate::grid_data_suite::outbox_batch(store).await?;
     crate::outage_suite::outages(store).await?;
     books(store).await?;
     customers(store).await?;

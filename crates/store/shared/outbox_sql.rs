@@ -93,6 +93,35 @@ impl OutboxStore for SqlStore {
         Ok(Enqueued { id, created: false })
     }
 
+    async fn enqueue_many(&self, msgs: &[NewOutboxMessage]) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut n = 0;
+        for chunk in msgs.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO outbox (id, msg_key, channel, recipient, subject, body, data, status, attempts,
+                                     max_attempts, created_at, due_at) ",
+            );
+            qb.push_values(chunk, |mut b, m| {
+                b.push_bind(m.id.as_str())
+                    .push_bind(m.key.as_str())
+                    .push_bind(m.channel.as_str())
+                    .push_bind(m.recipient.as_str())
+                    .push_bind(m.subject.as_str())
+                    .push_bind(m.body.as_str())
+                    .push_bind(m.data.as_deref())
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(m.max_attempts)
+                    .push_bind(m.created_at)
+                    .push_bind(m.due_at);
+            });
+            qb.push(" ON CONFLICT (msg_key) DO NOTHING");
+            n += qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
     async fn claim_outbox(&self, c: &Claim<'_>) -> StoreResult<Vec<OutboxMessage>> {
         if c.channels.is_some_and(|ch| ch.is_empty()) || c.limit == 0 {
             return Ok(Vec::new());

@@ -136,6 +136,9 @@ pub struct OutboxQuery {
 pub trait OutboxStore {
     /// Stores a message unless one with the same key exists.
     async fn enqueue(&self, msg: &NewOutboxMessage) -> StoreResult<Enqueued>;
+    /// Stores many messages in one transaction (a notice to every customer of an outage); a message
+    /// whose key is already stored is skipped. Returns how many were new.
+    async fn enqueue_many(&self, msgs: &[NewOutboxMessage]) -> StoreResult<u64>;
     /// Leases due messages: pending ones whose `due_at` has come, and sending ones whose lease ran
     /// out. Each claimed message gets `attempts + 1`. Two concurrent claims never return the same
     /// message.

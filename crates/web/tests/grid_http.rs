@@ -233,6 +233,26 @@ async fn planned_work_with_ring_transfer_and_statistics() -> anyhow::Result<()> 
             .unwrap()
             .iter()
             .any(|o| o["branch_id"] == "TIE-F01-F02" && o["reason"] == "plan"));
+        // The work done: switching back opens the tie, closes the isolation points, restores the
+        // planned interruption, and tells its customers.
+        let back = format!("/api/v1/grid/plans/{id}/switch-back");
+        let (st, b) = body(app.post_json(&back, &d, &json!({})).await?).await?;
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(b["switched"][0]["op"]["branch_id"], "TIE-F01-F02");
+        assert_eq!(b["switched"][0]["op"]["open"], true);
+        assert!(b["plan"]["switched_back_at"].is_i64());
+        let (_, tree2) = body(app.get("/api/v1/grid/tree", &d).await?).await?;
+        let node2 = |id: &str| tree2.as_array().unwrap().iter().find(|n| n["id"] == id).unwrap().clone();
+        assert_eq!(
+            (node2("F01-T11")["energised"].as_bool(), node2("F01-T31")["energised"].as_bool()),
+            (Some(true), Some(true))
+        );
+        let (_, o) =
+            body(app.get(&format!("/api/v1/outages/{}", x["outage_id"].as_str().unwrap()), &d).await?)
+                .await?;
+        assert_eq!(o["outage"]["state"], "restored");
+        let (st, _) = body(app.post_json(&back, &d, &json!({})).await?).await?;
+        assert_eq!(st, 409, "once only");
 
         // Statistics: the planned interruption counts as planned.
         let (st, s) = body(app.get("/api/v1/reliability?from=2026-11-01&to=2030-01-01", &d).await?).await?;

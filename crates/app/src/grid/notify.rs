@@ -1,12 +1,13 @@
 //! Telling customers about outages through the notification outbox (SMS to the phone on record).
-//! Keys make every notice idempotent: `outage:<id>:<purpose>:<account>` and
+//! All the notices of one event are written in one batch. Keys make every notice idempotent: `outage:<id>:<purpose>:<account>` and
 //! `plan:<id>:notice:<account>`, so a retried request never sends twice.
 
 use crate::error::AppResult;
 use crate::outbox::{self, Notification};
 use bureau_store::{DynStore, Scope};
 
-/// Enqueues one SMS per customer with a phone at the given load points; returns how many.
+/// Enqueues one SMS per customer with a phone at the given load points, all in one write; returns
+/// how many customers were addressed (a notice already stored under its key is not stored again).
 #[allow(clippy::too_many_arguments)]
 pub async fn sms_to_customers_at(
     store: &DynStore,
@@ -19,7 +20,7 @@ pub async fn sms_to_customers_at(
     now: i64,
 ) -> AppResult<u64> {
     let customers = store.customers_at(&Scope::Bureaus(vec![bureau_id.into()]), loads).await?;
-    let mut n = 0;
+    let mut msgs = Vec::with_capacity(customers.len());
     for c in customers {
         let Some(phone) = c.phone.as_deref().filter(|p| !p.trim().is_empty()) else { continue };
         let mut msg =
@@ -28,10 +29,10 @@ pub async fn sms_to_customers_at(
         if let Some(t) = not_before {
             msg = msg.not_before(t);
         }
-        outbox::enqueue_at(store, msg, now).await?;
-        n += 1;
+        msgs.push(outbox::message(msg, now)?);
     }
-    Ok(n)
+    store.enqueue_many(&msgs).await?;
+    Ok(msgs.len() as u64)
 }
 
 /// Local (Beijing) time of a Unix instant as `YYYY-MM-DD HH:MM`.

@@ -35,12 +35,33 @@ pub struct PlanView {
     pub plan: SwitchingPlan,
     /// The last moment to send the advance notice.
     pub notice_by: i64,
+    /// When the switch-back steps were operated after the work, and by whom.
+    pub switched_back_at: Option<i64>,
+    pub switched_back_by: Option<String>,
+}
+
+/// What `plan_json` holds: the plan and, once done, the switch-back record (kept beside the plan so
+/// that the plan's state stays one of those the schema knows: the work is `executed`).
+#[derive(Serialize, serde::Deserialize)]
+struct StoredPlan {
+    #[serde(flatten)]
+    plan: SwitchingPlan,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    switched_back_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    switched_back_by: Option<String>,
 }
 
 fn view(row: SwitchingPlanRow) -> AppResult<PlanView> {
-    let plan: SwitchingPlan = serde_json::from_str(&row.plan_json)
+    let s: StoredPlan = serde_json::from_str(&row.plan_json)
         .map_err(|e| AppError::Store(bureau_store::StoreError::Corrupt(format!("plan {}: {e}", row.id))))?;
-    Ok(PlanView { notice_by: row.starts_at - NOTICE_DAYS * 86_400, plan, row })
+    Ok(PlanView {
+        notice_by: row.starts_at - NOTICE_DAYS * 86_400,
+        plan: s.plan,
+        switched_back_at: s.switched_back_at,
+        switched_back_by: s.switched_back_by,
+        row,
+    })
 }
 
 /// Computes and records the switching plan for work on a branch.
@@ -110,7 +131,13 @@ pub async fn create(
         executed_by: None,
     };
     store.save_plan(&row).await?;
-    Ok(PlanView { notice_by: row.starts_at - NOTICE_DAYS * 86_400, plan, row })
+    Ok(PlanView {
+        notice_by: row.starts_at - NOTICE_DAYS * 86_400,
+        plan,
+        switched_back_at: None,
+        switched_back_by: None,
+        row,
+    })
 }
 
 pub async fn list(store: &DynStore, actor: &Actor) -> AppResult<Vec<PlanView>> {
@@ -266,4 +293,63 @@ pub async fn execute(
     p.row.executed_by = Some(actor.staff_id.clone());
     store.save_plan(&p.row).await?;
     Ok(Execution { plan: p, switched, outage_id })
+}
+
+/// What switching back did.
+#[derive(Clone, Debug, Serialize)]
+pub struct SwitchBack {
+    pub plan: PlanView,
+    pub switched: Vec<ops::SwitchResult>,
+    /// The plan's planned interruption, now restored.
+    pub outage_id: Option<String>,
+}
+
+/// After the work: operates the plan's switch-back steps in order (each recorded with who and when),
+/// so that the grid returns to the switch states the plan started from, and restores the plan's
+/// planned interruption (its customers are told). Once only, and only after the plan was executed.
+pub async fn switch_back(
+    store: &DynStore,
+    cache: &GridCache,
+    actor: &Actor,
+    id: &str,
+    now: i64,
+) -> AppResult<SwitchBack> {
+    actor.require_any(OPERATORS)?;
+    let mut p = get(store, actor, id).await?;
+    if p.row.state != "executed" {
+        return Err(wrong_state(&p.row, "executed"));
+    }
+    if p.switched_back_at.is_some() {
+        return Err(AppError::Conflict(FieldError::new(
+            "state",
+            "state",
+            "方案已恢复正常运行方式",
+            "the plan has been switched back already",
+        )));
+    }
+    let bureau = p.row.bureau_id.clone();
+    let mut switched = Vec::new();
+    for step in &p.plan.switch_back {
+        let open = step.action == Action::Open;
+        let r = ops::operate(store, cache, actor, &bureau, &step.branch, open, "plan", Some(id), now).await?;
+        switched.push(r);
+    }
+    let scope = bureau_store::Scope::Bureaus(vec![bureau.clone()]);
+    let outage = store.active_outages(&scope).await?.into_iter().find(|o| {
+        o.plan_id.as_deref() == Some(id) && matches!(o.state.as_str(), "confirmed" | "partly_restored")
+    });
+    let outage_id = match outage {
+        Some(o) => Some(super::outage::restore(store, actor, &o.id, &[], now.max(o.started_at)).await?.id),
+        None => None,
+    };
+    p.switched_back_at = Some(now);
+    p.switched_back_by = Some(actor.staff_id.clone());
+    p.row.plan_json = serde_json::to_string(&StoredPlan {
+        plan: p.plan.clone(),
+        switched_back_at: p.switched_back_at,
+        switched_back_by: p.switched_back_by.clone(),
+    })
+    .expect("plans serialise");
+    store.save_plan(&p.row).await?;
+    Ok(SwitchBack { plan: p, switched, outage_id })
 }

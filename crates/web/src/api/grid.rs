@@ -413,6 +413,21 @@ pub async fn execute_plan(
         .map_err(|e| ApiError::new(e, user.lang))
 }
 
+/// After the work: operates the plan's switch-back steps (ties opened, isolation points and shed
+/// switches closed) and restores the plan's planned interruption.
+#[utoipa::path(post, path = "/api/v1/grid/plans/{id}/switch-back", tag = "grid", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 409, body = ErrorResponse)))]
+pub async fn switch_back_plan(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    plans::switch_back(&state.store, &state.grid, &user.actor, &id, ops::now())
+        .await
+        .map(|x| json(&x))
+        .map_err(|e| ApiError::new(e, user.lang))
+}
+
 /// One AMI meter event (also accepted as a JSON array, or as CSV). The schema of the body only: the
 /// handler reads `bureau_app::grid::ami::MeterEventInput`.
 #[derive(ToSchema)]

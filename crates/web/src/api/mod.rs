@@ -79,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid::get_plan))
         .routes(routes!(grid::notify_plan))
         .routes(routes!(grid::execute_plan))
+        .routes(routes!(grid::switch_back_plan))
         .routes(routes!(billing::quote))
         .routes(routes!(billing::run))
         .routes(routes!(billing::bills_of))
