@@ -76,6 +76,13 @@ fn day(field: &str, text: &str) -> Result<jiff::civil::Date, FieldError> {
     })
 }
 
+/// Prints a line; a closed pipe (`| head`) ends the output quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn input(e: FieldError, lang: Lang) -> Failure {
     Failure::Input(format!("{}: {}", e.field, e.message(lang)))
 }
@@ -92,14 +99,14 @@ pub async fn arrears(store: DynStore, cmd: ArrearsCmd, lang: Lang) -> Result<Exi
             };
             let r = arrears::run_pass(&store, &actor, rules, now).await.map_err(fail)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                say!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             } else {
                 for t in &r.taken {
                     let at = beijing::format_rfc3339(jiff::Timestamp::from_second(t.at).unwrap_or_default());
-                    println!("{} #{} {} {at}", t.customer_id, t.case_no, t.step);
+                    say!("{} #{} {} {at}", t.customer_id, t.case_no, t.step);
                 }
                 if lang == Lang::Zh {
-                    println!(
+                    say!(
                         "欠费客户 {} 户：新开案例 {}，办理步骤 {}，结案 {}",
                         r.customers,
                         r.opened,
@@ -107,7 +114,7 @@ pub async fn arrears(store: DynStore, cmd: ArrearsCmd, lang: Lang) -> Result<Exi
                         r.closed
                     );
                 } else {
-                    println!(
+                    say!(
                         "{} customers: {} cases opened, {} steps taken, {} closed",
                         r.customers,
                         r.opened,
@@ -122,11 +129,11 @@ pub async fn arrears(store: DynStore, cmd: ArrearsCmd, lang: Lang) -> Result<Exi
                 arrears::cases(&store, &actor, jiff::Timestamp::now()).await.map_err(fail)?;
             if json {
                 let v = serde_json::json!({"cases": cases, "orders": orders});
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 for c in &cases {
                     let next = if lang == Lang::Zh { &c.next_step_zh } else { &c.next_step_en };
-                    println!(
+                    say!(
                         "{} #{} {} {} → {} {}",
                         c.customer_id,
                         c.case_no,
@@ -137,7 +144,7 @@ pub async fn arrears(store: DynStore, cmd: ArrearsCmd, lang: Lang) -> Result<Exi
                     );
                 }
                 for o in &orders {
-                    println!(
+                    say!(
                         "{} {} due {} done {}",
                         o.order,
                         o.customer_id,
@@ -155,7 +162,7 @@ pub async fn arrears(store: DynStore, cmd: ArrearsCmd, lang: Lang) -> Result<Exi
             let c = arrears::complete_order(&store, &actor, rules, &customer_id, &order, at)
                 .await
                 .map_err(fail)?;
-            println!("{} #{} {}", c.customer_id, c.case_no, c.next_step);
+            say!("{} #{} {}", c.customer_id, c.case_no, c.next_step);
         }
     }
     Ok(ExitCode::SUCCESS)
