@@ -13,6 +13,8 @@ pub struct SqlStore {
     pool: sqlx::Pool<Db>,
     /// PostgreSQL has many writers; the same pool serves both.
     writer: sqlx::Pool<Db>,
+    /// New work orders arriving together are written in one transaction.
+    intake: std::sync::Arc<GroupCommit>,
 }
 
 impl SqlStore {
@@ -26,7 +28,7 @@ impl SqlStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(SqlStore { writer: pool.clone(), pool })
+        Ok(SqlStore { writer: pool.clone(), pool, intake: Default::default() })
     }
 }
 

@@ -22,6 +22,8 @@ pub struct SqlStore {
     /// The bill run's own connections (see [`bill_run`]); `None` for an in-memory database, which
     /// other connections cannot open.
     direct: Option<Arc<bill_run::Direct>>,
+    /// New work orders arriving together are written in one transaction.
+    intake: Arc<GroupCommit>,
 }
 
 impl SqlStore {
@@ -48,7 +50,7 @@ impl SqlStore {
         let in_memory = file.as_os_str().is_empty()
             || file.to_str().is_some_and(|f| f == ":memory:" || f.starts_with("file:"));
         let direct = (!in_memory).then(|| Arc::new(bill_run::Direct::new(file)));
-        Ok(SqlStore { pool, writer, direct })
+        Ok(SqlStore { pool, writer, direct, intake: Default::default() })
     }
 
     /// A chunk of the bill run (or one customer) through the direct connections.

@@ -160,5 +160,34 @@ pub async fn service_orders(store: &DynStore) -> anyhow::Result<()> {
     let err = store.create_work_order(&order("W4", "nowhere", t0), &deadlines(t0), &notes).await;
     assert!(matches!(err, Err(StoreError::Constraint { .. })), "{err:?}");
     assert!(matches!(store.outbox_by_key("wo:W4:dispatch:crew1").await, Err(StoreError::NotFound)));
+
+    // Many orders at once are written in groups (one transaction for those arriving together); a
+    // bad one among them fails alone and every other lands with its deadlines and its page.
+    let mut tasks = Vec::new();
+    for i in 0..40i64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("G{i:02}");
+            let bureau = if i == 17 { "nowhere" } else { "A" };
+            let notes = [message(&format!("NG-{i}"), &format!("wo:{id}:dispatch:crew1"), "13811112222", t0)];
+            store.create_work_order(&order(&id, bureau, t0 + 10 + i), &deadlines(t0 + 10 + i), &notes).await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await?;
+        let id = format!("G{i:02}");
+        if i == 17 {
+            assert!(matches!(r, Err(StoreError::Constraint { .. })), "{r:?}");
+            assert!(matches!(store.get_work_order(&id).await, Err(StoreError::NotFound)));
+            assert!(matches!(store.outbox_by_key("wo:G17:dispatch:crew1").await, Err(StoreError::NotFound)));
+        } else {
+            r?;
+            assert_eq!(store.get_work_order(&id).await?.accepted_at, t0 + 10 + i as i64);
+            assert_eq!(store.work_order_deadlines(&id).await?.len(), 2, "{id}");
+            assert_eq!(store.outbox_by_key(&format!("wo:{id}:dispatch:crew1")).await?.id, format!("NG-{i}"));
+        }
+    }
+    q.limit = 100;
+    assert_eq!(store.list_work_orders(&q).await?.len(), 2 + 39);
     Ok(())
 }

@@ -78,6 +78,34 @@ where
     Ok(n == 1)
 }
 
+/// [`insert_outbox`] for many messages in one statement; a key already there is skipped.
+async fn insert_outbox_rows(tx: &mut sqlx::Transaction<'_, Db>, messages: &[&NewOutboxMessage]) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Db>::new(
+        "INSERT INTO outbox (id, msg_key, channel, recipient, subject, body, data, status, attempts,
+                             max_attempts, created_at, due_at) ",
+    );
+    qb.push_values(messages, |mut b, m| {
+        b.push_bind(m.id.clone())
+            .push_bind(m.key.clone())
+            .push_bind(m.channel.clone())
+            .push_bind(m.recipient.clone())
+            .push_bind(m.subject.clone())
+            .push_bind(m.body.clone())
+            .push_bind(m.data.clone())
+            .push("'pending'")
+            .push("0")
+            .push_bind(m.max_attempts)
+            .push_bind(m.created_at)
+            .push_bind(m.due_at);
+    });
+    qb.push(" ON CONFLICT (msg_key) DO NOTHING");
+    qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue(&self, m: &NewOutboxMessage) -> StoreResult<Enqueued> {

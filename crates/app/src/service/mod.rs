@@ -17,6 +17,8 @@ use crate::error::{AppError, AppResult};
 use crate::outbox::new_id;
 use bureau_domain::calendar::{beijing, Calendar};
 use bureau_domain::error::FieldError;
+use bureau_domain::late_fee::LateFeeRules;
+use bureau_domain::money::Fen;
 use bureau_domain::org::Role;
 use bureau_domain::register::ServiceArea;
 use bureau_domain::service::lifecycle::OrderState;
@@ -820,10 +822,47 @@ pub fn report_csv(rows: &[ReportRow], out: &mut impl std::io::Write) -> std::io:
 pub struct CallerMatch {
     pub customer: bureau_domain::register::Customer,
     pub open_orders: Vec<WorkOrder>,
+    /// The latest bills, newest first (a bill query is the most common call).
+    pub recent_bills: Vec<BillBrief>,
+    /// The account as the ledger stands today.
+    pub account: AccountBrief,
+}
+
+/// How many bills the intake screen shows a caller.
+pub const RECENT_BILLS: u32 = 3;
+
+/// A bill as the agent reads it out on the phone.
+#[derive(Clone, Debug, Serialize)]
+pub struct BillBrief {
+    /// `YYYY-MM`.
+    pub period: String,
+    pub revision: i64,
+    pub state: bureau_domain::bill::BillState,
+    pub kwh: rust_decimal::Decimal,
+    pub total: Fen,
+    pub paid: Fen,
+    pub due_on: Option<String>,
+}
+
+/// The customer's money on the day of the call, folded from the ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountBrief {
+    /// Positive when owed, negative when in credit.
+    pub balance: Fen,
+    /// Unpaid on bills past their due date (欠费).
+    pub arrears: Fen,
+    /// Prepaid or overpaid money (预存余额).
+    pub credit: Fen,
+    /// Late fees accrued to today and not yet posted.
+    pub late_fee_to_date: Fen,
+    /// What settles everything today.
+    pub to_clear: Fen,
+    pub open_bills: usize,
 }
 
 /// The intake screen's lookup and the screen pop: customers matching an account number, phone or
-/// address, each with their open orders, and the open orders from this phone number.
+/// address, each with their open orders, latest bills and account balance, and the open orders
+/// from this phone number.
 #[derive(Clone, Debug, Serialize)]
 pub struct CallerLookup {
     pub query: String,
@@ -839,6 +878,7 @@ pub async fn lookup(store: &DynStore, actor: &Actor, q: &str) -> AppResult<Calle
     }
     let mut customers = Vec::new();
     if !q.is_empty() {
+        let today = beijing::date_of(Timestamp::now());
         for c in store.search_customers(&actor.scope, q, 10).await? {
             let mut oq = OrderQuery::new(actor.scope.clone());
             oq.customer_id = Some(c.id.as_str().to_string());
@@ -846,7 +886,31 @@ pub async fn lookup(store: &DynStore, actor: &Actor, q: &str) -> AppResult<Calle
             oq.by_due = true;
             oq.limit = 20;
             let open_orders = store.list_work_orders(&oq).await?;
-            customers.push(CallerMatch { customer: c, open_orders });
+            let recent_bills = store
+                .bills_of(c.id.as_str(), RECENT_BILLS)
+                .await?
+                .into_iter()
+                .map(|b| BillBrief {
+                    period: b.period,
+                    revision: b.revision,
+                    state: b.state,
+                    kwh: b.kwh,
+                    total: b.total,
+                    paid: b.paid,
+                    due_on: b.due_on,
+                })
+                .collect();
+            // The customer was found in the agent's scope; the ledger is read as the counter's is.
+            let a = crate::payments::load_account(store, c.clone(), LateFeeRules::builtin(), today).await?;
+            let account = AccountBrief {
+                balance: a.balance,
+                arrears: a.arrears,
+                credit: a.credit,
+                late_fee_to_date: a.late_fee_to_date,
+                to_clear: a.to_clear,
+                open_bills: a.open_bills.len(),
+            };
+            customers.push(CallerMatch { customer: c, open_orders, recent_bills, account });
         }
     }
     let orders_from_phone = if q.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+') && q.len() >= 5 {

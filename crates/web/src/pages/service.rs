@@ -66,6 +66,19 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("svc.note", "备注", "Note"),
     ("svc.escalated", "越级（12398/12345）", "Escalated (12398/12345)"),
     ("svc.repeat", "重复/关联工单", "Repeat / linked order"),
+    ("svc.bills", "近期电费", "Recent bills"),
+    ("svc.period", "电费年月", "Period"),
+    ("svc.kwh", "电量（千瓦时）", "kWh"),
+    ("svc.amount", "电费（元）", "Amount (yuan)"),
+    ("svc.paid", "已缴（元）", "Paid (yuan)"),
+    ("svc.bill_state", "状态", "State"),
+    ("svc.due_on", "缴费截止", "Due"),
+    ("svc.no_bills", "暂无电费账单", "No bills yet"),
+    ("svc.balance", "账户余额", "Account"),
+    ("svc.owed", "应缴", "Owed"),
+    ("svc.arrears", "欠费", "Arrears"),
+    ("svc.credit", "预存", "Credit"),
+    ("svc.to_clear", "今日结清应缴", "To settle today"),
     ("crew.title", "我的抢修工单", "My repair jobs"),
     ("crew.waiting", "待接单", "Waiting to be taken"),
     ("crew.none", "暂无工单", "No jobs"),
@@ -113,6 +126,20 @@ fn rows(orders: &[WorkOrder], lang: bureau_domain::i18n::Lang, now: i64) -> Vec<
         .collect()
 }
 
+/// A caller found by the lookup, as the intake screen shows them.
+struct Caller {
+    id: String,
+    name: String,
+    address: String,
+    phone: String,
+    open: Vec<Row>,
+    /// (period, kWh, total, paid, state, due date)
+    bills: Vec<(String, String, String, String, String, String)>,
+    /// (balance, arrears, credit, to clear today), in yuan; `None` for a phone number alone.
+    account: Option<(String, String, String, String)>,
+    in_arrears: bool,
+}
+
 #[derive(Template)]
 #[template(path = "service_intake.html")]
 struct IntakePage {
@@ -121,7 +148,7 @@ struct IntakePage {
     here: String,
     q: String,
     call: Option<String>,
-    found: Vec<(String, String, String, String, Vec<Row>)>,
+    found: Vec<Caller>,
     queue: Vec<Row>,
     articles: Vec<KnowledgeArticle>,
     kinds: Vec<(&'static str, &'static str)>,
@@ -179,22 +206,47 @@ async fn intake_screen(
     if !q.trim().is_empty() {
         let l = svc::lookup(&state.store, &user.actor, &q).await?;
         for m in &l.customers {
-            found.push((
-                m.customer.id.as_str().to_string(),
-                m.customer.name.clone(),
-                m.customer.address.clone(),
-                m.customer.phone.clone().unwrap_or_default(),
-                rows(&m.open_orders, lang, now),
-            ));
+            let a = &m.account;
+            found.push(Caller {
+                id: m.customer.id.as_str().to_string(),
+                name: m.customer.name.clone(),
+                address: m.customer.address.clone(),
+                phone: m.customer.phone.clone().unwrap_or_default(),
+                open: rows(&m.open_orders, lang, now),
+                bills: m
+                    .recent_bills
+                    .iter()
+                    .map(|b| {
+                        (
+                            b.period.clone(),
+                            b.kwh.normalize().to_string(),
+                            b.total.to_string(),
+                            b.paid.to_string(),
+                            b.state.name(lang).to_string(),
+                            b.due_on.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                account: Some((
+                    a.balance.to_string(),
+                    a.arrears.to_string(),
+                    a.credit.to_string(),
+                    a.to_clear.to_string(),
+                )),
+                in_arrears: a.arrears > bureau_domain::money::Fen::ZERO,
+            });
         }
         if !l.orders_from_phone.is_empty() {
-            found.push((
-                String::new(),
-                q.clone(),
-                String::new(),
-                q.clone(),
-                rows(&l.orders_from_phone, lang, now),
-            ));
+            found.push(Caller {
+                id: String::new(),
+                name: q.clone(),
+                address: String::new(),
+                phone: q.clone(),
+                open: rows(&l.orders_from_phone, lang, now),
+                bills: Vec::new(),
+                account: None,
+                in_arrears: false,
+            });
         }
     }
     let mut oq = OrderQuery::new(user.actor.scope.clone());
