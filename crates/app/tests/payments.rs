@@ -17,6 +17,7 @@ async fn small_demo(db: &TestDb) -> anyhow::Result<()> {
     let mut o = DemoOptions::new(jiff::civil::date(2026, 11, 27));
     o.customers = 60;
     o.months = 3; // bills for 2026-08 and 2026-09
+    o.payments = false; // every bill still open
     demo::generate(&db.store, &o).await?;
     Ok(())
 }

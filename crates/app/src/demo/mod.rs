@@ -11,6 +11,7 @@ mod grid;
 mod names;
 pub mod org;
 mod outages;
+mod payments;
 mod rng;
 mod service;
 
@@ -38,6 +39,8 @@ pub struct DemoOptions {
     /// Months of consumption (readings are one more: the opening read).
     pub months: u32,
     pub progress: bool,
+    /// Post payments for the bill history (most customers pay; some late, some prepay, a few owe).
+    pub payments: bool,
 }
 
 impl DemoOptions {
@@ -51,6 +54,7 @@ impl DemoOptions {
             through_month: last.month(),
             months: 12,
             progress: false,
+            payments: true,
         }
     }
 }
@@ -231,6 +235,9 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     bar.finish_and_clear();
     summary.customers = seq;
     billing::history(store, opts).await?;
+    if opts.payments {
+        payments::history(store, opts).await?;
+    }
     outages::generate(store, opts).await?;
     service::history(store, opts, summary.customers).await?;
     Ok(summary)
