@@ -15,6 +15,7 @@ mod arrears;
 mod bill;
 mod grid;
 mod payments;
+mod portal;
 mod service;
 
 #[derive(Parser)]
@@ -97,6 +98,11 @@ enum Command {
     LateFee {
         #[command(subcommand)]
         cmd: payments::LateFeeCmd,
+    },
+    /// The customer portal: passwords, SMS/IVR gateways, load-test sessions.
+    Portal {
+        #[command(subcommand)]
+        cmd: portal::PortalCommand,
     },
     /// 95598 service levels: the deadlines of an order.
     #[command(subcommand)]
@@ -270,6 +276,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
         Command::LateFee { cmd } => payments::late_fee(cmd, lang).await,
         Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,
+        Command::Portal { cmd } => portal::portal(&cli.db, cmd, lang).await,
         Command::Export { kind } => {
             let Some(k) = bureau_app::register::ExportKind::parse(&kind) else {
                 return Err(Failure::Input(format!("kind: unknown '{kind}'; use customers or books")));

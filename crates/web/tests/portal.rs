@@ -315,6 +315,51 @@ async fn portal_api_isolation_codes_query_and_limits() -> anyhow::Result<()> {
         assert_eq!(q("x", &a_phone, "zh", Some(&gw)).await?.status(), 422);
         assert_eq!(q(&a_id, "", "zh", Some(&gw)).await?.status(), 422);
 
+        // Every portal page, with B's ids wherever an id can go, as A (cookie): never B's data.
+        let page =
+            |path: String, cookie: String| app.client.get(app.url(&path)).header("cookie", cookie).send();
+        for p in bureau_web::pages::portal::PAGES {
+            let path = format!(
+                "{}?customer_id={b_id}&account={b_id}",
+                p.replace("{period}", &b_period).replace("{id}", &b_order)
+            );
+            let r = page(path.clone(), format!("bureau_customer={ta}")).await?;
+            let status = r.status().as_u16();
+            let html = r.text().await?;
+            assert!(!html.contains(&b_id), "{backend} {path} showed B's data");
+            if p.contains("{id}") {
+                assert_eq!(status, 404, "{backend} {path}");
+            } else {
+                assert_eq!(status, 200, "{backend} {path}");
+                assert!(html.contains(&a_id), "{backend} {path} shows A's account");
+            }
+            // Without a login, or with a staff session, the page sends to the portal's login.
+            for cookie in [String::new(), format!("bureau_session={clerk}")] {
+                let r = page(path.clone(), cookie).await?;
+                assert_eq!(r.status(), 303, "{path}");
+                assert!(r.headers()["location"].to_str()?.starts_with("/portal/login"));
+            }
+        }
+        // A customer cookie opens no staff page.
+        let r = page("/customers".into(), format!("bureau_customer={ta}")).await?;
+        assert_eq!(r.status(), 303);
+        assert!(r.headers()["location"].to_str()?.starts_with("/login"));
+        // The login form: a wrong password is a 422 page naming the problem; the right one sets
+        // the portal cookie.
+        let form = |pw: &str| {
+            app.client
+                .post(app.url("/portal/login"))
+                .form(&[("account", a_id.as_str()), ("password", pw), ("next", "/portal/bills")])
+                .send()
+        };
+        let r = form("wrong-password").await?;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await?.contains("户号或密码错误"));
+        let r = form(PASSWORD).await?;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/portal/bills");
+        assert!(r.headers()["set-cookie"].to_str()?.starts_with("bureau_customer="));
+
         // Logout ends the session at once.
         let r = app.client.post(app.url("/api/v1/portal/logout")).bearer_auth(&ta).send().await?;
         assert_eq!(r.status(), 204);

@@ -236,6 +236,33 @@ pub async fn set_own_password(store: &DynStore, who: &CustomerSession, password:
     Ok(())
 }
 
+/// Opens customer sessions for `count` customers spread evenly over the register, for load tests
+/// of the bill query (`bureau portal bench-sessions`): an operator tool that needs the database
+/// itself, never reachable over HTTP. Returns (account, token) pairs.
+pub async fn bench_sessions(store: &DynStore, count: u32) -> AppResult<Vec<(String, String)>> {
+    let total = store.count_customers(&Scope::All).await?;
+    let step = (total / u64::from(count.max(1))).max(1);
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    let mut seen = 0u64;
+    'pages: loop {
+        let page = store.list_customers(&Scope::All, after.as_deref(), 5000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.as_str().to_string());
+        for c in &page {
+            if seen.is_multiple_of(step) {
+                let token = open_session(store, c.id.as_str(), Lang::Zh).await?;
+                out.push((c.id.as_str().to_string(), token));
+                if out.len() as u32 >= count {
+                    break 'pages;
+                }
+            }
+            seen += 1;
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ pub(crate) mod arrears;
 pub(crate) mod billing;
 pub mod grid;
 pub(crate) mod payments;
+pub mod portal;
+mod portal_chart;
 pub(crate) mod service;
 
 pub fn router() -> Router<AppState> {
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(payments::router())
         .merge(grid::router())
         .merge(service::router())
+        .merge(portal::router())
 }
 
 /// The logged-in user as the layout shows them.
