@@ -183,18 +183,18 @@ pub async fn staff_set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A bill in a list: no lines.
+/// A bill in a list: no lines. What is still owed on each bill is not here: payments live in the
+/// ledger, not on the bill row, so `/api/v1/portal/account` (the ledger fold) answers that.
 #[derive(Serialize, ToSchema)]
 pub struct BillBrief {
     /// `YYYY-MM`.
     pub period: String,
-    /// `issued`, `partly_paid`, `paid`, `overdue`…
+    /// The bill revision's issue state (`issued`, or `cancelled` for a revision replaced by a
+    /// correction); not a payment state.
     pub state: String,
     pub kwh: String,
     /// Yuan.
     pub total: String,
-    pub paid: String,
-    pub unpaid: String,
     pub due_on: Option<String>,
 }
 
@@ -205,8 +205,6 @@ impl From<&StoredBill> for BillBrief {
             state: b.state.code().into(),
             kwh: b.kwh.normalize().to_string(),
             total: b.total.to_string(),
-            paid: b.paid.to_string(),
-            unpaid: (b.total - b.paid).to_string(),
             due_on: b.due_on.clone(),
         }
     }
