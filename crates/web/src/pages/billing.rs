@@ -323,6 +323,8 @@ struct BillPage {
     bill: bureau_store::StoredBill,
     tariff_name: String,
     state_name: String,
+    /// Where the bill's "all bills" link goes.
+    list_href: String,
 }
 
 async fn bill_page(
@@ -338,6 +340,7 @@ async fn bill_page(
                 .get(&bill.tariff_id)
                 .map_or(bill.tariff_id.clone(), |t| t.name(user.lang).to_string());
             let state_name = bill.state.name(user.lang).to_string();
+            let list_href = format!("/customers/{}/bills", bill.customer_id);
             render(
                 BillPage {
                     t: Tr::new(user.lang),
@@ -347,6 +350,7 @@ async fn bill_page(
                     bill,
                     tariff_name,
                     state_name,
+                    list_href,
                 },
                 StatusCode::OK,
             )

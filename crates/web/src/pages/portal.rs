@@ -417,6 +417,8 @@ struct BillPage {
     bill: StoredBill,
     tariff_name: String,
     state_name: String,
+    /// Where the bill's "all bills" link goes.
+    list_href: String,
 }
 
 async fn bill(
@@ -444,6 +446,7 @@ async fn bill(
                     bill,
                     tariff_name,
                     state_name,
+                    list_href: "/portal/bills".into(),
                 },
                 StatusCode::OK,
             )
