@@ -239,6 +239,8 @@ async fn bad_input_leaves_every_balance_unchanged() -> anyhow::Result<()> {
                 amount: "1.00".into(),
                 reason: "test".into(),
                 version: db.store.ledger_of(&id).await?.version,
+                approver: "manager".into(),
+                approver_password: "demo2026".into(),
             },
         )
         .await;
@@ -258,7 +260,7 @@ async fn late_fees_reversal_and_refund() -> anyhow::Result<()> {
         let (id, due) = customer_with_bills(&db).await?;
         let customer = db.store.get_customer(&Scope::All, &id).await?;
         let on = due.checked_add(jiff::Span::new().days(15))?;
-        let at = bureau_domain::calendar::beijing::instant(on.at(10, 0, 0, 0))?;
+        let at = bureau_domain::calendar::beijing::instant(on.at(10, 0, 1, 0))?; // line 1 of the file
         let before = payments::customer_account(&db.store, &clerk, rules, &id, Some(on)).await?;
         assert_eq!(before.open_bills.len(), 2);
         let expected_fees: Vec<Fen> = before.open_bills.iter().map(|b| b.late_fee_to_date).collect();
@@ -335,16 +337,42 @@ async fn late_fees_reversal_and_refund() -> anyhow::Result<()> {
         assert_eq!(credit, Fen(10_000), "the late fees to date were posted with it and paid first");
         assert_eq!(over.account.balance, -credit);
         let version = db.store.ledger_of(&id).await?.version;
-        let refund = |amount: &str| payments::RefundForm {
+        let refund_by = |amount: &str, approver: &str, password: &str| payments::RefundForm {
             account_no: id.clone(),
             amount: amount.into(),
             reason: "销户退费".into(),
             version,
+            approver: approver.into(),
+            approver_password: password.into(),
         };
+        let refund = |amount: &str| refund_by(amount, "manager", "demo2026");
+        // A refund needs a second person's approval, like a reversal: nothing moves without it.
+        let credit_text = format!("{credit}");
+        for (approver, password, code) in [
+            ("", "", "required"),
+            ("clerk", "demo2026", "same_person"),
+            ("manager", "wrong", "wrong_credentials"),
+            ("agent", "demo2026", "not_allowed"),
+        ] {
+            let e = payments::refund_credit(
+                &db.store,
+                &clerk,
+                rules,
+                &refund_by(&credit_text, approver, password),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&e, bureau_app::AppError::Invalid(v) if v[0].field == "approver" && v[0].code == code),
+                "{approver}: {e:?}"
+            );
+        }
+        assert_eq!(db.store.ledger_of(&id).await?.version, version, "a refund refused moved nothing");
         let too_much = format!("{}", credit + Fen(1));
         let e = payments::refund_credit(&db.store, &clerk, rules, &refund(&too_much)).await.unwrap_err();
         assert!(matches!(&e, bureau_app::AppError::Invalid(v) if v[0].code == "exceeds_credit"), "{e:?}");
         let r = payments::refund_credit(&db.store, &clerk, rules, &refund(&format!("{credit}"))).await?;
+        assert!(r.refund.reason.contains("审批：manager"), "the approver is recorded: {}", r.refund.reason);
         assert_eq!(r.account.credit, Fen::ZERO);
         assert_eq!(r.account.balance, Fen::ZERO);
         let e = payments::refund_credit(&db.store, &clerk, rules, &refund("1.00")).await.unwrap_err();
@@ -352,6 +380,122 @@ async fn late_fees_reversal_and_refund() -> anyhow::Result<()> {
             matches!(&e, bureau_app::AppError::Conflict(f) if f.code == "stale"),
             "a resent form refunds once: {e:?}"
         );
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+/// A bank file: each payment is posted with the late fees it makes payable, exactly as the counter
+/// would post it on the bank's day; a run cut short and run again (here: the first half of the file,
+/// then the whole file) posts every line exactly once; the same file again posts nothing; two
+/// uploads of one file at once post each line once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_file_posts_each_line_once_with_its_late_fees() -> anyhow::Result<()> {
+    use bureau_domain::ledger::bank_file::LineStatus;
+    use bureau_domain::ledger::{Channel, EntryId, IdempotencyKey};
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let rules = LateFeeRules::builtin();
+        let clerk = staff_actor(&db, "clerk").await?;
+        let (id, due) = customer_with_bills(&db).await?;
+        let on = due.checked_add(jiff::Span::new().days(15))?;
+
+        // What the counter's rule gives for the first line on the ledger as it is now.
+        let ledger = db.store.ledger_of(&id).await?;
+        let customer = db.store.get_customer(&Scope::All, &id).await?;
+        let class = bureau_domain::late_fee::LateFeeClass::from(customer.class);
+        let at = bureau_domain::calendar::beijing::instant(on.at(10, 0, 1, 0))?; // line 1 of the file
+        let first = payments::NewPayment {
+            customer,
+            amount: Fen(2_000),
+            key: IdempotencyKey::parse("key", "bank:ICBC:L01")?,
+            channel: Channel::BankWithhold,
+            by: "clerk".into(),
+            reason: String::new(),
+            at,
+        };
+        let want: Vec<EntryKind> =
+            payments::payment_entries(&ledger.entries, rules, class, &first, EntryId("x".into()))
+                .into_iter()
+                .filter(|e| matches!(e.kind, EntryKind::LateFee { .. }))
+                .map(|e| e.kind)
+                .collect();
+        assert!(!want.is_empty(), "the first payment reaches an overdue bill");
+
+        let others: Vec<String> = db
+            .store
+            .list_bills(&Scope::All, "2026-09", None, 50)
+            .await?
+            .into_iter()
+            .map(|b| b.customer_id)
+            .filter(|c| *c != id)
+            .take(3)
+            .collect();
+        let mut text = String::from("account_no,amount,paid_at,bank_ref,mode\n");
+        for n in 1..=12 {
+            let who = if n % 4 == 1 { &id } else { &others[n % 3] };
+            let amount = if n == 1 { "20.00".to_string() } else { format!("{n}.{n:02}") };
+            text.push_str(&format!("{who},{amount},{on} 10:00:{n:02},L{n:02},withhold\n"));
+        }
+        let half: String = text.lines().take(7).map(|l| format!("{l}\n")).collect();
+        let post = |text: String, chunk: usize| {
+            let (store, clerk) = (db.store.clone(), clerk.clone());
+            async move {
+                let input = payments::BankBatchInput { bank: "ICBC", file_name: "f.csv", text: &text, chunk };
+                payments::post_bank_batch(&store, &clerk, LateFeeRules::builtin(), &input).await
+            }
+        };
+        let r = post(half, 4).await?;
+        assert_eq!((r.summary.posted, r.summary.duplicate, r.summary.rejected), (6, 0, 0));
+        let r = post(text.clone(), 5).await?;
+        assert_eq!((r.summary.posted, r.summary.duplicate, r.summary.rejected), (6, 6, 0), "{:?}", r.results);
+        let statuses: Vec<LineStatus> = r.results.iter().map(|l| l.status).collect();
+        assert!(
+            statuses[..6].iter().all(|s| *s == LineStatus::Duplicate)
+                && statuses[6..].iter().all(|s| *s == LineStatus::Posted)
+        );
+        assert_eq!(
+            r.results.iter().map(|l| l.line).collect::<Vec<_>>(),
+            (2..=13).collect::<Vec<_>>(),
+            "input order"
+        );
+
+        let l = db.store.ledger_of(&id).await?;
+        let pay = l
+            .entries
+            .iter()
+            .find(|e| matches!(&e.kind, EntryKind::Payment { key, .. } if key.as_str() == "bank:ICBC:L01"))
+            .expect("the first line's payment");
+        assert_eq!(
+            (pay.at, pay.channel, pay.reason.as_str()),
+            (at, Channel::BankWithhold, "银行代扣（ICBC）")
+        );
+        let prefix = format!("fee-{}-", pay.id.0.trim_start_matches("pay-"));
+        let got: Vec<EntryKind> =
+            l.entries.iter().filter(|e| e.id.0.starts_with(&prefix)).map(|e| e.kind.clone()).collect();
+        assert_eq!(got, want, "the late fees the counter would post");
+        let pays = l.entries.iter().filter(|e| matches!(e.kind, EntryKind::Payment { .. })).count();
+        assert_eq!(pays, 3, "lines 2, 6 and 10 of the file, once each");
+
+        // The same file again, and a fresh file twice at once.
+        let v = db.store.ledger_of(&id).await?.version;
+        let r = post(text.clone(), 0).await?;
+        assert_eq!((r.summary.posted, r.summary.duplicate), (0, 12));
+        assert_eq!(db.store.ledger_of(&id).await?.version, v);
+        let fresh = text.replace(",L", ",M");
+        let (a, b) = tokio::join!(tokio::spawn(post(fresh.clone(), 3)), tokio::spawn(post(fresh, 3)));
+        let (a, b) = (a??, b??);
+        assert_eq!(a.summary.posted + b.summary.posted, 12);
+        assert_eq!(a.summary.duplicate + b.summary.duplicate, 12);
+        let pays = db
+            .store
+            .ledger_of(&id)
+            .await?
+            .entries
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::Payment { .. }))
+            .count();
+        assert_eq!(pays, 6);
         db.destroy().await?;
     }
     Ok(())

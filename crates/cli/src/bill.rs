@@ -97,6 +97,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5000)]
         chunk: u32,
     },
+    /// Writes a bank batch file of N payments to customers picked at random over the register and
+    /// posts it as `bureau bank post` does; prints payments/s and peak memory.
+    BankBatch {
+        #[arg(long, default_value_t = 100_000)]
+        lines: u64,
+        #[arg(long, default_value = "BENCH")]
+        bank: String,
+        /// Lines per transaction.
+        #[arg(long, default_value_t = bureau_app::payments::DEFAULT_CHUNK)]
+        chunk: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
 }
 
 fn period_of(text: &str, lang: Lang) -> Result<BillPeriod, Failure> {
@@ -300,6 +313,9 @@ pub async fn bench(db: &str, cmd: BenchCommand, lang: Lang) -> Result<ExitCode, 
             });
             println!("{figures}");
             Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::BankBatch { lines, bank, chunk, seed } => {
+            crate::bank::bench(db, lines, &bank, chunk, seed, lang).await
         }
     }
 }

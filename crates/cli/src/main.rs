@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 mod arrears;
+mod bank;
 mod bill;
 mod grid;
 mod payments;
@@ -89,11 +90,14 @@ enum Command {
         #[command(subcommand)]
         cmd: Box<bill::BillCommand>,
     },
-    /// Benchmarks: `bench bill-run`.
+    /// Benchmarks: `bench bill-run`, `bench bank-batch`.
     Bench {
         #[command(subcommand)]
         cmd: bill::BenchCommand,
     },
+    /// Bank batch files (银行批量代扣/代收): post a file, list the batches posted.
+    #[command(subcommand)]
+    Bank(bank::BankCmd),
     /// Late fees (电费违约金): the trial calculation.
     LateFee {
         #[command(subcommand)]
@@ -275,6 +279,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
         Command::LateFee { cmd } => payments::late_fee(cmd, lang).await,
+        Command::Bank(cmd) => bank::bank(&cli.db, cmd, lang).await,
         Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,
         Command::Portal { cmd } => portal::portal(&cli.db, cmd, lang).await,
         Command::Export { kind } => {

@@ -76,6 +76,9 @@ mod dialect {
     /// PostgreSQL plans with statistics; no hint needed.
     pub const NO_INDEX: &str = "";
     pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    /// Row locks for a read that precedes an update in one transaction, taken in the order
+    /// read, so that two transactions over overlapping rows queue instead of deadlocking.
+    pub const FOR_UPDATE: &str = " FOR UPDATE";
 
     /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).
     pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {
@@ -121,6 +124,7 @@ include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
+include!("../../store/shared/bank_batch_sql.rs");
 include!("../../store/shared/grid_data_sql.rs");
 include!("../../store/shared/arrears_sql.rs");
 

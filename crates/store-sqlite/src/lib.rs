@@ -102,6 +102,9 @@ mod dialect {
     /// Unary plus keeps SQLite from driving a query through the index of a filter column.
     pub const NO_INDEX: &str = "+";
     pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    /// Row locks for a read that precedes an update in one transaction: none on SQLite, whose
+    /// writer holds the whole database.
+    pub const FOR_UPDATE: &str = "";
 
     /// `column` starts with `q`, as an index range: SQLite's LIKE ignores case and so cannot use a
     /// BINARY index; a range can. U+10FFFF sorts after every character that can follow the prefix.
@@ -151,6 +154,7 @@ include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
+include!("../../store/shared/bank_batch_sql.rs");
 include!("../../store/shared/portal_sql.rs");
 include!("../../store/shared/grid_data_sql.rs");
 include!("../../store/shared/arrears_sql.rs");

@@ -170,6 +170,124 @@ pub(crate) async fn ledger(store: &DynStore) -> anyhow::Result<()> {
     concurrent_postings(store).await
 }
 
+/// What a bank file needs of the store. Runs last in the suite (it adds a thousand customers).
+pub(crate) async fn bank_files(store: &DynStore) -> anyhow::Result<()> {
+    bank_batches(store).await?;
+    many_groups(store).await
+}
+
+/// A chunk of a bank file: over a thousand groups in one call (more than one statement's worth),
+/// new ledgers and existing ones, the same customer twice, a key used twice in the call, keys
+/// posted before and stale versions: each group's outcome is what posting the groups one by one
+/// in order gives.
+async fn many_groups(store: &DynStore) -> anyhow::Result<()> {
+    let n = 1_100;
+    let ids: Vec<String> = (0..n).map(|i| format!("24{i:08}")).collect();
+    let people: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| crate::suite::customer(id, "A", "李四", "和平县", &format!("138{i:08}")))
+        .collect();
+    store.insert_customers(&people).await?;
+    let t = 1_767_500_000;
+    let group = |id: &str, v: i64, key: &str, fen: i64| EntryGroup {
+        customer_id: id.to_string(),
+        expected_version: v,
+        entries: vec![payment(&format!("pay-{key}"), at(t, 0), key, fen)],
+    };
+    let mut groups: Vec<EntryGroup> =
+        ids.iter().enumerate().map(|(i, id)| group(id, 0, &format!("bulk:{i}"), 100)).collect();
+    groups.push(group(&ids[0], 1, "bulk:again", 5)); // after the first group of ids[0]: done at 2
+    groups.push(group(&ids[1], 0, "bulk:1b", 5)); // ids[1] has a ledger by now: stale
+    groups.push(group(&ids[5], 1, "bulk:3", 5)); // the key of group 3 in this very call: duplicate
+    groups.push(group("2301000003", 0, "bulk:old", 5)); // a ledger that exists: stale
+    let out = store.post_entry_groups(&groups).await?;
+    assert!(out[..n].iter().all(|o| *o == Posted::Done { version: 1 }), "{:?}", &out[..3]);
+    assert_eq!(out[n], Posted::Done { version: 2 });
+    assert_eq!(out[n + 1], Posted::Stale);
+    assert!(
+        matches!(&out[n + 2], Posted::Duplicate { prior } if prior.customer_id == ids[3]),
+        "{:?}",
+        out[n + 2]
+    );
+    assert_eq!(out[n + 3], Posted::Stale);
+    let l0 = store.ledger_of(&ids[0]).await?;
+    assert_eq!((l0.version, l0.entries.len()), (2, 2));
+    let l5 = store.ledger_of(&ids[5]).await?;
+    assert_eq!((l5.version, l5.entries.len()), (1, 1), "the duplicate wrote nothing");
+    assert_eq!(store.entry_by_key("bulk:1b").await?, None);
+
+    // Again over the same ledgers: the right version for even customers, a stale one for odd ones,
+    // a key posted before for every tenth.
+    let groups: Vec<EntryGroup> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let v = if i == 0 { 2 } else { 1 };
+            let key = if i % 10 == 0 { format!("bulk:{i}") } else { format!("bulk2:{i}") };
+            group(id, if i % 2 == 0 { v } else { v + 7 }, &key, 100)
+        })
+        .collect();
+    let out = store.post_entry_groups(&groups).await?;
+    for (i, o) in out.iter().enumerate() {
+        let want_done = i % 10 != 0 && i % 2 == 0;
+        match o {
+            Posted::Done { version } => assert!(want_done && *version == 2, "{i}: {o:?}"),
+            Posted::Stale => assert!(i % 10 != 0 && i % 2 == 1, "{i}: {o:?}"),
+            Posted::Duplicate { prior } => assert!(i % 10 == 0 && prior.customer_id == ids[i], "{i}: {o:?}"),
+        }
+    }
+    let sums = store.ledger_balances_of(&ids).await?;
+    assert_eq!(sums.len(), n);
+    let paid: i64 = sums.iter().map(|s| s.paid.0).sum();
+    let done_now = (0..n).filter(|i| i % 10 != 0 && i % 2 == 0).count() as i64;
+    assert_eq!(paid, n as i64 * 100 + 5 + done_now * 100, "every payment once, nothing else");
+    Ok(())
+}
+
+/// What a bank file needs: customers and posted keys looked up many at a time (more than one
+/// statement's worth, and with unknown ids and keys mixed in), and the record of batches.
+async fn bank_batches(store: &DynStore) -> anyhow::Result<()> {
+    let mut ids: Vec<String> = (0..1_200).map(|i| format!("99{i:08}")).collect();
+    ids.extend(["2302000001".to_string(), "2301000002".into(), "2301000002".into()]);
+    let found = store.customers_by_ids(&ids).await?;
+    assert_eq!(
+        found.iter().map(|c| (c.id.as_str(), c.bureau_id.as_str())).collect::<Vec<_>>(),
+        [("2301000002", "A"), ("2302000001", "B")],
+        "the known ones, once each, in account order"
+    );
+    assert!(store.customers_by_ids(&[]).await?.is_empty());
+
+    let mut keys: Vec<String> = (0..1_100).map(|i| format!("bank:none:{i}")).collect();
+    keys.push("bank:x:1".into());
+    keys.push("counter:k1".into());
+    let mut got: Vec<(String, String)> =
+        store.entries_with_keys(&keys).await?.into_iter().map(|c| (c.customer_id, c.entry.id.0)).collect();
+    got.sort();
+    assert_eq!(got, [("2301000001".to_string(), "p1".to_string()), ("2302000001".into(), "pb1".into())]);
+
+    let batch = |id: &str, started_at: i64| BankBatchRecord {
+        batch_id: id.into(),
+        bank: "ICBC".into(),
+        file_name: "icbc-20261127.csv".into(),
+        posted_by: "clerk1".into(),
+        started_at,
+        finished_at: started_at + 3,
+        lines: 5,
+        posted: 3,
+        duplicate: 1,
+        rejected: 1,
+        posted_amount: Fen(123_456),
+    };
+    store.save_bank_batch(&batch("bank-1", 1_800_000_000)).await?;
+    store.save_bank_batch(&batch("bank-2", 1_800_000_100)).await?;
+    assert!(store.save_bank_batch(&batch("bank-2", 1_800_000_200)).await.is_err(), "an id is kept once");
+    let list = store.list_bank_batches(10).await?;
+    assert_eq!(list, [batch("bank-2", 1_800_000_100), batch("bank-1", 1_800_000_000)], "newest first");
+    assert_eq!(store.list_bank_batches(1).await?.len(), 1);
+    Ok(())
+}
+
 /// Eight tasks post the same payment at once, each reading, posting and reading again when
 /// refused as stale, as the app does: exactly one row is written. Then eight different payments
 /// race on one ledger at one version: exactly one wins, the rest are stale.

@@ -21,6 +21,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     readings(store).await?;
     crate::ledger_suite::ledger(store).await?;
     bill_run(store).await?;
+    crate::ledger_suite::bank_files(store).await?;
     Ok(())
 }
 
@@ -161,7 +162,7 @@ async fn books(store: &DynStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn customer(
+pub(crate) fn customer(
     id: &str,
     bureau: &str,
     name: &str,

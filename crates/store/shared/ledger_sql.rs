@@ -218,6 +218,126 @@ async fn post_group_tx(tx: &mut sqlx::Transaction<'_, Db>, g: &EntryGroup) -> St
     }
 }
 
+/// Posts many groups inside an open transaction with a few statements per few hundred groups (a
+/// bank file of a hundred thousand payments is posted in chunks of thousands), with the outcomes
+/// of [`post_group_tx`] called group by group:
+/// 1. the keys of all groups are looked up at once: a group with a key posted before is a duplicate;
+/// 2. the first group of each customer (whose keys no earlier group has) is posted in bulk: the
+///    versions raised by one `UPDATE … WHERE (customer_id, version) IN (VALUES …) RETURNING` (a
+///    customer whose version moved is not returned: stale), new ledgers created by one
+///    `INSERT … ON CONFLICT DO NOTHING RETURNING`, then the entries of the groups that passed;
+/// 3. a later group of the same customer or key, and every bulk group if the bulk insert hits a
+///    racing posting of the same key (PostgreSQL), goes through [`post_group_tx`] in order.
+async fn post_groups_bulk_tx(tx: &mut sqlx::Transaction<'_, Db>, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
+    let mut out: Vec<Option<Posted>> = vec![None; groups.len()];
+    let all_keys: Vec<&str> = groups.iter().flat_map(|g| group_keys(&g.entries)).collect();
+    let mut prior: std::collections::HashMap<String, CustomerEntry> = std::collections::HashMap::new();
+    for chunk in all_keys.chunks(CHUNK) {
+        for (customer_id, entry) in entries_by_keys(&mut **tx, chunk).await? {
+            if let EntryKind::Payment { key, .. } = &entry.kind {
+                prior.insert(key.as_str().to_string(), CustomerEntry { customer_id, entry });
+            }
+        }
+    }
+    let mut customers = std::collections::HashSet::new();
+    let mut keys_seen = std::collections::HashSet::new();
+    let (mut bulk, mut one_by_one) = (Vec::new(), Vec::new());
+    for (i, g) in groups.iter().enumerate() {
+        let keys = group_keys(&g.entries);
+        if let Some(p) = keys.iter().find_map(|k| prior.get(*k)) {
+            out[i] = Some(Posted::Duplicate { prior: p.clone() });
+            continue;
+        }
+        // Every key is recorded as seen (no short cut), so that a later group sharing any of them waits.
+        let fresh_keys = keys.iter().map(|k| keys_seen.insert(*k)).filter(|fresh| !fresh).count() == 0;
+        if customers.insert(g.customer_id.as_str()) && fresh_keys {
+            bulk.push(i);
+        } else {
+            one_by_one.push(i);
+        }
+    }
+    if !bulk.is_empty() {
+        let mut sp = sqlx::Connection::begin(&mut **tx).await.map_err(db_err)?;
+        match post_bulk_tx(&mut sp, groups, &bulk).await {
+            Ok(done) => {
+                sp.commit().await.map_err(db_err)?;
+                for (i, ok) in bulk.iter().zip(done) {
+                    let g = &groups[*i];
+                    out[*i] = Some(if ok { Posted::Done { version: g.expected_version + 1 } } else { Posted::Stale });
+                }
+            }
+            Err(StoreError::Constraint { .. }) => {
+                sp.rollback().await.map_err(db_err)?;
+                one_by_one.extend(bulk);
+                one_by_one.sort_unstable();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for i in one_by_one {
+        out[i] = Some(post_group_tx(tx, &groups[i]).await?);
+    }
+    Ok(out.into_iter().map(|o| o.expect("every group has an outcome")).collect())
+}
+
+/// Step 2 of [`post_groups_bulk_tx`] for groups of distinct customers and keys: which passed the
+/// version check (and were written), in the order of `idx`.
+async fn post_bulk_tx(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    groups: &[EntryGroup],
+    idx: &[usize],
+) -> StoreResult<Vec<bool>> {
+    let mut sorted: Vec<&EntryGroup> = idx.iter().map(|&i| &groups[i]).collect();
+    sorted.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    let (new, known): (Vec<&EntryGroup>, Vec<&EntryGroup>) = sorted.into_iter().partition(|g| g.expected_version == 0);
+    let mut passed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in known.chunks(CHUNK) {
+        if !dialect::FOR_UPDATE.is_empty() {
+            let mut qb = QueryBuilder::<Db>::new("SELECT customer_id FROM ledger_versions WHERE customer_id IN (");
+            let mut sep = qb.separated(", ");
+            for g in chunk {
+                sep.push_bind(g.customer_id.as_str());
+            }
+            qb.push(") ORDER BY customer_id");
+            qb.push(dialect::FOR_UPDATE);
+            qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "UPDATE ledger_versions SET version = version + 1 WHERE (customer_id, version) IN (VALUES ",
+        );
+        let mut sep = qb.separated(", ");
+        for g in chunk {
+            sep.push("(");
+            sep.push_bind_unseparated(g.customer_id.as_str());
+            sep.push_unseparated(", ");
+            sep.push_bind_unseparated(g.expected_version);
+            sep.push_unseparated(")");
+        }
+        qb.push(") RETURNING customer_id");
+        for r in qb.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+            passed.insert(r.try_get("customer_id").map_err(db_err)?);
+        }
+    }
+    for chunk in new.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO ledger_versions (customer_id, version) ");
+        qb.push_values(chunk, |mut b, g| {
+            b.push_bind(g.customer_id.as_str()).push_bind(1_i64);
+        });
+        qb.push(" ON CONFLICT (customer_id) DO NOTHING RETURNING customer_id");
+        for r in qb.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+            passed.insert(r.try_get("customer_id").map_err(db_err)?);
+        }
+    }
+    let rows: Vec<(&str, &LedgerEntryRow)> = idx
+        .iter()
+        .map(|&i| &groups[i])
+        .filter(|g| passed.contains(&g.customer_id))
+        .flat_map(|g| g.entries.iter().map(move |e| (g.customer_id.as_str(), e)))
+        .collect();
+    insert_entries_tx(tx, &rows, false).await?;
+    Ok(idx.iter().map(|&i| passed.contains(&groups[i].customer_id)).collect())
+}
+
 /// The ledgers of customers whose versions are given, entries read by key range.
 async fn ledgers_for(
     pool: &sqlx::Pool<Db>,
@@ -358,10 +478,11 @@ impl LedgerStore for SqlStore {
 
     async fn post_entry_groups(&self, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let mut out = Vec::with_capacity(groups.len());
-        for g in groups {
-            out.push(post_group_tx(&mut tx, g).await?);
-        }
+        let out = if groups.len() == 1 {
+            vec![post_group_tx(&mut tx, &groups[0]).await?]
+        } else {
+            post_groups_bulk_tx(&mut tx, groups).await?
+        };
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }

@@ -11,6 +11,7 @@
 //! - dates are ISO `YYYY-MM-DD` text and instants are Unix seconds, so the SQL is the same on both.
 
 mod arrears;
+mod bank_batch;
 mod billing;
 mod grid_data;
 mod ledger;
@@ -22,6 +23,7 @@ mod scope;
 pub mod service;
 
 pub use arrears::*;
+pub use bank_batch::*;
 pub use billing::*;
 pub use grid_data::*;
 pub use ledger::*;
@@ -179,6 +181,7 @@ pub trait Store:
     + LedgerStore
     + PortalStore
     + ArrearsStore
+    + BankBatchStore
     + Send
     + Sync
 {

@@ -65,6 +65,7 @@ pub const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::grid::TEXTS,
     crate::pages::service::TEXTS,
     crate::pages::payments::TEXTS,
+    crate::pages::bank::TEXTS,
     crate::pages::portal::TEXTS,
 ];
 

@@ -8,6 +8,7 @@
 //! never both pass a check; a payment's idempotency key is unique in the database itself.
 
 mod account;
+mod bank_batch;
 mod charges;
 mod post;
 mod quote;
@@ -15,6 +16,9 @@ mod refund;
 mod reversal;
 
 pub use account::{customer_account, load_account, Account, AccountBill};
+pub use bank_batch::{
+    bank_batches, post_bank_batch, BankBatchInput, BankBatchResult, BankBatchSummary, DEFAULT_CHUNK,
+};
 pub use charges::{charge_entry, charges_for, rebill_adjustment};
 pub use post::{
     payment_entries, payment_receipt, post_payment, take_payment, NewPayment, PaymentForm, PaymentResult,

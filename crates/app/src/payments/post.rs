@@ -233,12 +233,16 @@ pub async fn post_payment(store: &DynStore, rules: &LateFeeRules, p: NewPayment)
 }
 
 pub(crate) fn busy() -> AppError {
-    AppError::Conflict(FieldError::new(
+    AppError::Conflict(busy_error())
+}
+
+pub(crate) fn busy_error() -> FieldError {
+    FieldError::new(
         "account_no",
         "busy",
         "该户账务正被频繁更新，请稍后重试",
         "the account is being updated by many postings at once; try again",
-    ))
+    )
 }
 
 async fn answer_duplicate(

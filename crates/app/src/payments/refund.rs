@@ -1,10 +1,14 @@
-//! Refunds (退费) of credit: never more than the credit the ledger shows.
+//! Refunds (退费) of credit: never more than the credit the ledger shows, and, as a reversal, only
+//! with a second staff member's approval (the supervisor enters their user name and password at the
+//! counter; see `reversal::check_approver`). Money leaves the bureau here, so one person alone may
+//! not do it; the approver is written into the refund entry's reason.
 //!
 //! The form carries the ledger version the clerk saw (the account page shows it): a refund is
 //! posted only on that version, so a double-clicked or resent form refunds once, and a refund
 //! decided on a balance that has changed since is refused with "reload" rather than posted.
 
 use super::account::{customer_in_scope, Account};
+use super::reversal::{check_approver, Approval};
 use super::COUNTER_ROLES;
 use crate::access::Actor;
 use crate::error::{AppError, AppResult};
@@ -25,6 +29,11 @@ pub struct RefundForm {
     pub reason: String,
     /// The ledger version shown when the refund was decided.
     pub version: i64,
+    /// The approving supervisor's user name and password, entered at the counter.
+    #[serde(default)]
+    pub approver: String,
+    #[serde(default)]
+    pub approver_password: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +57,8 @@ pub async fn refund_credit(
         return Err(AppError::Invalid(errors));
     };
     let customer = customer_in_scope(store, actor, form.account_no.trim()).await?;
+    let approver =
+        check_approver(store, actor, &form.approver, &form.approver_password, Approval::Refund).await?;
     let account = customer.id.as_str().to_string();
     let ledger = store.ledger_of(&account).await?;
     let stale = || {
@@ -68,7 +79,7 @@ pub async fn refund_credit(
         at,
         by: actor.staff_id.clone(),
         channel: Channel::Counter,
-        reason: format!("退费：{reason}"),
+        reason: format!("退费：{reason}（审批：{approver}）"),
         kind: EntryKind::Refund { amount },
     };
     match store.post_entries(&account, ledger.version, std::slice::from_ref(&refund)).await? {

@@ -47,15 +47,38 @@ fn approver_error(code: &'static str, zh: &str, en: &str) -> AppError {
     AppError::Invalid(vec![FieldError::new("approver", code, zh, en)])
 }
 
+/// What a second staff member approves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Approval {
+    Reversal,
+    Refund,
+}
+
+impl Approval {
+    fn noun(self) -> (&'static str, &'static str) {
+        match self {
+            Approval::Reversal => ("冲正", "a reversal"),
+            Approval::Refund => ("退费", "a refund"),
+        }
+    }
+}
+
 /// Checks the approver: a different person, active, with a manager role, and the right password.
 /// A wrong name and a wrong password get the same answer.
-async fn check_approver(store: &DynStore, actor: &Actor, form: &ReversalForm) -> AppResult<String> {
-    let name = form.approver.trim();
+pub(crate) async fn check_approver(
+    store: &DynStore,
+    actor: &Actor,
+    approver: &str,
+    password: &str,
+    what: Approval,
+) -> AppResult<String> {
+    let name = approver.trim();
     if name.is_empty() {
+        let (zh, en) = what.noun();
         return Err(approver_error(
             "required",
-            "冲正须由另一名工作人员审批",
-            "a reversal must be approved by a second staff member",
+            &format!("{zh}须由另一名工作人员审批"),
+            &format!("{en} must be approved by a second staff member"),
         ));
     }
     if name == actor.staff_id {
@@ -73,7 +96,7 @@ async fn check_approver(store: &DynStore, actor: &Actor, form: &ReversalForm) ->
         Err(StoreError::NotFound) => return Err(wrong()),
         Err(e) => return Err(e.into()),
     };
-    if !staff.active || !verify_password(&form.approver_password, &staff.password_hash) {
+    if !staff.active || !verify_password(password, &staff.password_hash) {
         return Err(wrong());
     }
     if !staff.roles.iter().any(|r| APPROVER_ROLES.contains(r)) {
@@ -102,7 +125,8 @@ pub async fn reverse_entry(
 ) -> AppResult<ReversalResult> {
     actor.require_any(COUNTER_ROLES)?;
     let customer = customer_in_scope(store, actor, form.account_no.trim()).await?;
-    let approver = check_approver(store, actor, form).await?;
+    let approver =
+        check_approver(store, actor, &form.approver, &form.approver_password, Approval::Reversal).await?;
     let account = customer.id.as_str().to_string();
     for _ in 0..20 {
         let ledger = store.ledger_of(&account).await?;

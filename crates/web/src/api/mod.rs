@@ -103,6 +103,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::reverse))
         .routes(routes!(payments::refund))
         .routes(routes!(payments::late_fee_quote))
+        .merge(
+            // A bank file is larger than the default body limit of other requests.
+            OpenApiRouter::new()
+                .routes(routes!(payments::bank_batch))
+                .layer(axum::extract::DefaultBodyLimit::max(payments::BANK_FILE_LIMIT)),
+        )
+        .routes(routes!(payments::bank_batches))
         .routes(routes!(portal::login))
         .routes(routes!(portal::request_code))
         .routes(routes!(portal::code_login))

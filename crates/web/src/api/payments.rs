@@ -414,6 +414,11 @@ pub struct RefundBody {
     pub reason: String,
     /// The account's `version` when the refund was decided.
     pub version: i64,
+    /// The approving manager's user name and password (a different person from the caller).
+    #[serde(default)]
+    pub approver: String,
+    #[serde(default)]
+    pub approver_password: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -422,8 +427,9 @@ pub struct RefundView {
     pub account: AccountView,
 }
 
-/// Pays back credit (退费): at most the credit, and only on the ledger version it was decided on
-/// (a resent request answers 409 instead of refunding twice).
+/// Pays back credit (退费): at most the credit, only on the ledger version it was decided on (a
+/// resent request answers 409 instead of refunding twice), and only with the approval of a second
+/// staff member with the manager role, who re-enters their password.
 #[utoipa::path(post, path = "/api/v1/refunds", tag = "payments", request_body = RefundBody, security(("bearer" = [])),
     responses((status = 201, body = RefundView), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn refund(
@@ -438,6 +444,8 @@ pub async fn refund(
         amount: b.amount,
         reason: b.reason,
         version: b.version,
+        approver: b.approver,
+        approver_password: b.approver_password,
     };
     let r = payments::refund_credit(&state.store, &user.actor, late_fee_rules(), &form)
         .await
@@ -541,4 +549,194 @@ pub async fn late_fee_quote(
     let t = payments::late_fee_quote(late_fee_rules(), &q.class, &q.due, &q.on, &q.arrears)
         .map_err(|e| ApiError::new(e, lang))?;
     Ok(Json(late_fee_view(&t, lang)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct BankBatchQuery {
+    /// The bank's code, e.g. `ICBC` (part of every line's idempotency key).
+    #[serde(default)]
+    pub bank: String,
+    /// The file's name, kept in the record of batches.
+    #[serde(default)]
+    pub file_name: String,
+}
+
+/// One line of the result file.
+#[derive(Serialize, ToSchema)]
+pub struct BankBatchLineView {
+    pub line: usize,
+    pub account_no: String,
+    pub amount: String,
+    pub bank_ref: String,
+    /// `posted`, `duplicate` (posted before: no money moved) or `rejected`.
+    pub status: String,
+    /// The error code when rejected (the first error's).
+    pub code: String,
+    /// Every error of the line (`field: reason`), in the caller's language.
+    pub message: String,
+    /// The payment entry (posted now, or before for a duplicate).
+    pub entry: Option<String>,
+}
+
+/// What a bank file gave: counts and one result per input line, in input order.
+#[derive(Serialize, ToSchema)]
+pub struct BankBatchView {
+    pub batch_id: String,
+    pub bank: String,
+    pub file_name: String,
+    pub lines: u64,
+    pub posted: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    /// Yuan posted by this upload.
+    pub posted_amount: String,
+    pub results: Vec<BankBatchLineView>,
+}
+
+pub fn bank_batch_view(r: &payments::BankBatchResult, lang: Lang) -> BankBatchView {
+    let s = &r.summary;
+    BankBatchView {
+        batch_id: s.batch_id.clone(),
+        bank: s.bank.clone(),
+        file_name: s.file_name.clone(),
+        lines: s.lines,
+        posted: s.posted,
+        duplicate: s.duplicate,
+        rejected: s.rejected,
+        posted_amount: s.posted_amount.to_string(),
+        results: r
+            .results
+            .iter()
+            .map(|l| BankBatchLineView {
+                line: l.line,
+                account_no: l.account_no.clone(),
+                amount: l.amount.clone(),
+                bank_ref: l.bank_ref.clone(),
+                status: l.status.code().into(),
+                code: l.code.clone(),
+                message: l.message.get(lang).into(),
+                entry: l.entry.as_ref().map(|e| e.0.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// The largest bank file taken in one upload (about a million lines).
+pub const BANK_FILE_LIMIT: usize = 128 << 20;
+
+/// Posts a bank batch file (银行批量代扣/代收, UTF-8 CSV in the body; columns `account_no, amount,
+/// paid_at, bank_ref, mode[, note]` or their Chinese names). Every line is answered in input order:
+/// `posted`, `duplicate` (its `bank_ref` was posted before — a file sent twice, also concurrently,
+/// posts once) or `rejected` with the field and reason. The answer is the result file (text/csv),
+/// or JSON with `Accept: application/json`; the counts are also in the `X-Bank-Batch-*` headers. A bad
+/// header line refuses the whole file (422).
+#[utoipa::path(post, path = "/api/v1/payments/bank-batch", tag = "payments", params(BankBatchQuery),
+    request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String, description = "the result file"),
+        (status = 200, body = BankBatchView, description = "with Accept: application/json"),
+        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+pub async fn bank_batch(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    headers: HeaderMap,
+    Query(q): Query<BankBatchQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let lang = user.lang;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::new(
+            AppError::Invalid(vec![FieldError::invalid(
+                "file",
+                format!("文件不是 UTF-8 编码（第 {} 字节）", e.valid_up_to()),
+                format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
+            )]),
+            lang,
+        )
+    })?;
+    let input = payments::BankBatchInput { bank: &q.bank, file_name: q.file_name.trim(), text, chunk: 0 };
+    let r = payments::post_bank_batch(&state.store, &user.actor, late_fee_rules(), &input)
+        .await
+        .map_err(|e| ApiError::new(e, lang))?;
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let s = &r.summary;
+    let counts = [
+        ("x-bank-batch-id", s.batch_id.clone()),
+        ("x-bank-batch-posted", s.posted.to_string()),
+        ("x-bank-batch-duplicate", s.duplicate.to_string()),
+        ("x-bank-batch-rejected", s.rejected.to_string()),
+        ("x-bank-batch-posted-amount", s.posted_amount.to_string()),
+    ];
+    let mut response = if wants_json {
+        Json(bank_batch_view(&r, lang)).into_response()
+    } else {
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            bureau_domain::ledger::bank_file::format_results(&r.results, lang),
+        )
+            .into_response()
+    };
+    for (name, value) in counts {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    Ok(response)
+}
+
+/// A bank file posted before.
+#[derive(Serialize, ToSchema)]
+pub struct BankBatchRecordView {
+    pub batch_id: String,
+    pub bank: String,
+    pub file_name: String,
+    pub posted_by: String,
+    /// RFC 3339, Beijing time.
+    pub started_at: String,
+    pub finished_at: String,
+    pub lines: u64,
+    pub posted: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    pub posted_amount: String,
+}
+
+pub fn bank_batch_record_view(b: &bureau_store::BankBatchRecord) -> BankBatchRecordView {
+    let at = |s: i64| jiff::Timestamp::from_second(s).map(format_rfc3339).unwrap_or_default();
+    BankBatchRecordView {
+        batch_id: b.batch_id.clone(),
+        bank: b.bank.clone(),
+        file_name: b.file_name.clone(),
+        posted_by: b.posted_by.clone(),
+        started_at: at(b.started_at),
+        finished_at: at(b.finished_at),
+        lines: b.lines,
+        posted: b.posted,
+        duplicate: b.duplicate,
+        rejected: b.rejected,
+        posted_amount: b.posted_amount.to_string(),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LimitQuery {
+    /// At most this many (default 50).
+    pub limit: Option<u32>,
+}
+
+/// The bank files posted, newest first.
+#[utoipa::path(get, path = "/api/v1/payments/bank-batches", tag = "payments", params(LimitQuery),
+    security(("bearer" = [])), responses((status = 200, body = [BankBatchRecordView]), (status = 403, body = ErrorResponse)))]
+pub async fn bank_batches(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Query(q): Query<LimitQuery>,
+) -> ApiResult<Json<Vec<BankBatchRecordView>>> {
+    let list = payments::bank_batches(&state.store, &user.actor, q.limit.unwrap_or(50))
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(Json(list.iter().map(bank_batch_record_view).collect()))
 }

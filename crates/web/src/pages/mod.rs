@@ -16,6 +16,7 @@ use bureau_domain::i18n::Lang;
 use serde::Deserialize;
 
 pub(crate) mod arrears;
+pub(crate) mod bank;
 pub(crate) mod billing;
 pub mod grid;
 pub(crate) mod payments;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(arrears::router())
         .merge(billing::router())
         .merge(payments::router())
+        .merge(bank::router())
         .merge(grid::router())
         .merge(service::router())
         .merge(portal::router())

@@ -1,0 +1,318 @@
+//! Posting a bank batch file (银行批量代扣/代收): every good line becomes a payment, every line gets
+//! a result, in input order.
+//!
+//! The file is read by `bureau_domain::ledger::bank_file` (format, per-line errors, the result
+//! file). Here the good lines are posted in chunks: one lookup of the chunk's accounts, one of its
+//! idempotency keys, one read of the ledgers it touches, and one transaction for all its postings
+//! ([`bureau_store::LedgerStore::post_entry_groups`]). A line whose key was posted before is a
+//! `duplicate` (no money moves), so a file sent twice — also two uploads racing — posts each line
+//! once, and a rerun after a crash half way posts exactly the lines that were not yet posted. A
+//! payment posts with the late fees it makes payable, as at the counter (`post::payment_entries`).
+//! An account that does not exist, or is outside the actor's bureaus, rejects its line only.
+
+use super::post::{busy_error, payment_entries, unknown_account, NewPayment};
+use super::{ledger_instant, COUNTER_ROLES};
+use crate::access::Actor;
+use crate::error::{AppError, AppResult};
+use bureau_domain::error::FieldError;
+use bureau_domain::late_fee::{LateFeeClass, LateFeeRules};
+use bureau_domain::ledger::bank_file::{parse_batch, BankPayment, BatchLine, LineStatus, ResultLine};
+use bureau_domain::ledger::{
+    classify_submission, AmountLimits, Channel, Entry, EntryId, EntryKind, PaymentRequest, PriorPayment,
+    Submission,
+};
+use bureau_domain::money::Fen;
+use bureau_domain::register::{AccountNo, Customer};
+use bureau_store::{BankBatchRecord, CustomerEntry, DynStore, EntryGroup, Posted};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Lines posted in one transaction: large enough that the per-transaction cost vanishes, small
+/// enough that the writer is never held for long (other postings wait for it) and memory stays flat.
+pub const DEFAULT_CHUNK: usize = 2_000;
+
+/// How many times the lines of a chunk refused as stale (another posting to the same ledger came
+/// first) are read and decided again.
+const ATTEMPTS: usize = 20;
+
+/// What to post: the bank (its code, from the transfer, not the file) and the file's name.
+#[derive(Clone, Debug)]
+pub struct BankBatchInput<'a> {
+    pub bank: &'a str,
+    pub file_name: &'a str,
+    pub text: &'a str,
+    /// Lines per transaction ([`DEFAULT_CHUNK`] when 0).
+    pub chunk: usize,
+}
+
+/// The counts of a posted file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BankBatchSummary {
+    pub batch_id: String,
+    pub bank: String,
+    pub file_name: String,
+    pub lines: u64,
+    pub posted: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    /// The money this upload posted (duplicates moved nothing).
+    pub posted_amount: Fen,
+}
+
+/// The counts and one result per input line, in input order.
+#[derive(Clone, Debug, Serialize)]
+pub struct BankBatchResult {
+    pub summary: BankBatchSummary,
+    pub results: Vec<ResultLine>,
+}
+
+/// Reads and posts a bank file. A bad header (or bank code) refuses the whole file
+/// ([`AppError::Invalid`]); any other problem rejects its line only.
+pub async fn post_bank_batch(
+    store: &DynStore,
+    actor: &Actor,
+    rules: &LateFeeRules,
+    input: &BankBatchInput<'_>,
+) -> AppResult<BankBatchResult> {
+    actor.require_any(COUNTER_ROLES)?;
+    let started = jiff::Timestamp::now();
+    let lines = parse_batch(input.bank, input.text, &AmountLimits::default())
+        .map_err(|e| AppError::Invalid(vec![e.error]))?;
+    let bank = input.bank.trim().to_string();
+    let mut results: Vec<Option<ResultLine>> = vec![None; lines.len()];
+    let mut good = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match &line.result {
+            Ok(p) => good.push((i, p)),
+            Err(errors) => results[i] = Some(ResultLine::rejected(line, errors)),
+        }
+    }
+    let chunk = if input.chunk == 0 { DEFAULT_CHUNK } else { input.chunk };
+    let ctx = Ctx { store, actor, rules, bank: &bank, lines: &lines };
+    for part in good.chunks(chunk) {
+        ctx.post_chunk(part, &mut results).await?;
+    }
+    let results: Vec<ResultLine> = results.into_iter().map(|r| r.expect("every line has a result")).collect();
+    let mut summary = BankBatchSummary {
+        batch_id: crate::outbox::new_id("bank-"),
+        bank,
+        file_name: input.file_name.to_string(),
+        lines: results.len() as u64,
+        ..Default::default()
+    };
+    for (r, line) in results.iter().zip(&lines) {
+        match r.status {
+            LineStatus::Posted => {
+                summary.posted += 1;
+                summary.posted_amount += line.result.as_ref().map_or(Fen::ZERO, |p| p.amount);
+            }
+            LineStatus::Duplicate => summary.duplicate += 1,
+            LineStatus::Rejected => summary.rejected += 1,
+        }
+    }
+    store
+        .save_bank_batch(&BankBatchRecord {
+            batch_id: summary.batch_id.clone(),
+            bank: summary.bank.clone(),
+            file_name: summary.file_name.clone(),
+            posted_by: actor.staff_id.clone(),
+            started_at: started.as_second(),
+            finished_at: jiff::Timestamp::now().as_second(),
+            lines: summary.lines,
+            posted: summary.posted,
+            duplicate: summary.duplicate,
+            rejected: summary.rejected,
+            posted_amount: summary.posted_amount,
+        })
+        .await?;
+    Ok(BankBatchResult { summary, results })
+}
+
+/// The batches posted before, newest first.
+pub async fn bank_batches(store: &DynStore, actor: &Actor, limit: u32) -> AppResult<Vec<BankBatchRecord>> {
+    actor.require_any(COUNTER_ROLES)?;
+    Ok(store.list_bank_batches(limit.clamp(1, 1_000)).await?)
+}
+
+struct Ctx<'a> {
+    store: &'a DynStore,
+    actor: &'a Actor,
+    rules: &'a LateFeeRules,
+    bank: &'a str,
+    lines: &'a [BatchLine],
+}
+
+/// A line ready to post: its index in the file, its payment and its customer.
+type Pending<'p> = (usize, &'p BankPayment);
+
+impl Ctx<'_> {
+    fn reason(&self, channel: Channel) -> String {
+        match channel {
+            Channel::BankWithhold => format!("银行代扣（{}）", self.bank),
+            _ => format!("银行代收（{}）", self.bank),
+        }
+    }
+
+    /// Posts a chunk of good lines (index in the file, payment), filling their results.
+    async fn post_chunk(&self, part: &[Pending<'_>], results: &mut [Option<ResultLine>]) -> AppResult<()> {
+        let mut ids: Vec<String> = part.iter().map(|(_, p)| p.account.as_str().to_string()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let customers: HashMap<String, Customer> = self
+            .store
+            .customers_by_ids(&ids)
+            .await?
+            .into_iter()
+            .filter(|c| self.actor.scope.allows(&c.bureau_id))
+            .map(|c| (c.id.as_str().to_string(), c))
+            .collect();
+        let mut pending = Vec::with_capacity(part.len());
+        for &(i, p) in part {
+            if customers.contains_key(p.account.as_str()) {
+                pending.push((i, p));
+            } else {
+                results[i] =
+                    Some(ResultLine::rejected(&self.lines[i], &[unknown_account(p.account.as_str())]));
+            }
+        }
+        for _ in 0..ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            pending = self.settle_posted_keys(pending, results).await?;
+            pending = self.post_round(pending, &customers, results).await?;
+        }
+        for (i, _) in pending {
+            results[i] = Some(ResultLine::rejected(&self.lines[i], &[busy_error()]));
+        }
+        Ok(())
+    }
+
+    /// Answers the lines whose key was posted before (a duplicate, or a conflict when the key was
+    /// used for another account or amount); returns the others.
+    async fn settle_posted_keys<'p>(
+        &self,
+        pending: Vec<Pending<'p>>,
+        results: &mut [Option<ResultLine>],
+    ) -> AppResult<Vec<Pending<'p>>> {
+        let keys: Vec<String> = pending.iter().map(|(_, p)| p.key.as_str().to_string()).collect();
+        let prior: HashMap<String, CustomerEntry> = self
+            .store
+            .entries_with_keys(&keys)
+            .await?
+            .into_iter()
+            .filter_map(|c| match &c.entry.kind {
+                EntryKind::Payment { key, .. } => Some((key.as_str().to_string(), c)),
+                _ => None,
+            })
+            .collect();
+        if prior.is_empty() {
+            return Ok(pending);
+        }
+        let mut rest = Vec::with_capacity(pending.len());
+        for (i, p) in pending {
+            match prior.get(p.key.as_str()) {
+                None => rest.push((i, p)),
+                Some(c) => results[i] = Some(self.answer_prior(i, p, c)),
+            }
+        }
+        Ok(rest)
+    }
+
+    fn answer_prior(&self, i: usize, p: &BankPayment, c: &CustomerEntry) -> ResultLine {
+        let EntryKind::Payment { amount, key } = &c.entry.kind else { unreachable!("filtered to payments") };
+        let prior = AccountNo::parse("account_no", &c.customer_id).map(|account| PriorPayment {
+            key: key.clone(),
+            entry: c.entry.id.clone(),
+            account,
+            amount: *amount,
+        });
+        let req = PaymentRequest { key: p.key.clone(), account: p.account.clone(), amount: p.amount };
+        let decided = prior.and_then(|prior| classify_submission([&prior], &req));
+        match decided {
+            Ok(Submission::Duplicate { entry }) => {
+                ResultLine::accepted(self.lines[i].line, p, LineStatus::Duplicate, entry)
+            }
+            Ok(Submission::New) => ResultLine::rejected(&self.lines[i], &[conflict(p)]),
+            Err(e) => ResultLine::rejected(&self.lines[i], &[e]),
+        }
+    }
+
+    /// One attempt: reads the ledgers, decides each payment (with its late fees) on them, posts a
+    /// group per customer in one transaction. Returns the lines to try again (their ledger moved,
+    /// or a racing upload posted one of their keys).
+    async fn post_round<'p>(
+        &self,
+        pending: Vec<Pending<'p>>,
+        customers: &HashMap<String, Customer>,
+        results: &mut [Option<ResultLine>],
+    ) -> AppResult<Vec<Pending<'p>>> {
+        // By account, in account order (so that two uploads lock ledgers in the same order), each
+        // account's lines in file order.
+        let mut by_account: BTreeMap<&str, Vec<Pending<'p>>> = BTreeMap::new();
+        for (i, p) in pending {
+            by_account.entry(p.account.as_str()).or_default().push((i, p));
+        }
+        let ids: Vec<String> = by_account.keys().map(|s| s.to_string()).collect();
+        let ledgers = self.store.ledgers_of(&ids).await?;
+        let mut groups = Vec::with_capacity(ledgers.len());
+        let mut posted_ids: Vec<Vec<(usize, EntryId)>> = Vec::with_capacity(ledgers.len());
+        for (ledger, lines) in ledgers.into_iter().zip(by_account.values()) {
+            let customer = &customers[ledger.customer_id.as_str()];
+            let class = LateFeeClass::from(customer.class);
+            let mut entries = ledger.entries;
+            let mut new_entries: Vec<Entry> = Vec::new();
+            let mut ids = Vec::with_capacity(lines.len());
+            for &(i, p) in lines {
+                let payment = NewPayment {
+                    customer: customer.clone(),
+                    amount: p.amount,
+                    key: p.key.clone(),
+                    channel: p.channel,
+                    by: self.actor.staff_id.clone(),
+                    reason: self.reason(p.channel),
+                    at: ledger_instant(p.paid_at),
+                };
+                let id = EntryId(crate::outbox::new_id("pay-"));
+                let made = payment_entries(&entries, self.rules, class, &payment, id.clone());
+                if lines.len() > 1 {
+                    // The next line of this account is decided on the ledger as it will be stored
+                    // (in posting order), not on the order of the file.
+                    entries.extend(made.iter().cloned());
+                    entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
+                }
+                new_entries.extend(made);
+                ids.push((i, id));
+            }
+            groups.push(EntryGroup {
+                customer_id: ledger.customer_id,
+                expected_version: ledger.version,
+                entries: new_entries,
+            });
+            posted_ids.push(ids);
+        }
+        let outcomes = self.store.post_entry_groups(&groups).await?;
+        let mut again = Vec::new();
+        for ((outcome, ids), lines) in outcomes.into_iter().zip(posted_ids).zip(by_account.into_values()) {
+            match outcome {
+                Posted::Done { .. } => {
+                    for ((i, id), (_, p)) in ids.into_iter().zip(lines) {
+                        results[i] =
+                            Some(ResultLine::accepted(self.lines[i].line, p, LineStatus::Posted, id));
+                    }
+                }
+                Posted::Stale | Posted::Duplicate { .. } => again.extend(lines),
+            }
+        }
+        Ok(again)
+    }
+}
+
+fn conflict(p: &BankPayment) -> FieldError {
+    FieldError::new(
+        "bank_ref",
+        "conflict",
+        format!("银行流水号 {} 已用于另一笔缴费", p.bank_ref),
+        format!("bank_ref {} was already used for a different payment", p.bank_ref),
+    )
+}
