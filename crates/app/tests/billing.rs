@@ -61,27 +61,48 @@ async fn estimates_true_up_and_holds() -> anyhow::Result<()> {
         );
         let rep = import_readings(&db.store, &Actor::system(), csv.as_bytes()).await?;
         assert!(rep.rejected.is_empty(), "{rep:?}");
-        // And one customer whose December register is below November's estimate.
+        // One customer whose December register is back at the reading before November's estimate:
+        // the estimate billed November's whole consumption too many, and December credits it
+        // (供电营业规则 Art. 83: settled at the next reading), tier by tier.
         let other = "2300000051";
         let est2 = db.store.get_bill(other, "2026-11", None).await?;
+        // And one whose December register is below even that: a meter going backwards, held.
+        let third = "2300000052";
+        let est3 = db.store.get_bill(third, "2026-11", None).await?;
         let csv = format!(
-            "customer_id,meter_id,read_on,total\n{other},{},{},{}\n",
+            "customer_id,meter_id,read_on,total\n{other},{},{},{}\n{third},{},{},{}\n",
             est2.meter_id,
             est2.curr_read_on.replace("-11-", "-12-"),
-            est2.prev_total
+            est2.prev_total,
+            est3.meter_id,
+            est3.curr_read_on.replace("-11-", "-12-"),
+            est3.prev_total - Decimal::ONE,
         );
         let rep = import_readings(&db.store, &Actor::system(), csv.as_bytes()).await?;
         assert!(rep.rejected.is_empty(), "{rep:?}");
         let dec = run(&db, "2026-12", false).await?;
-        assert_eq!(dec.bills, 1, "{dec:?}");
+        assert_eq!(dec.bills, 2, "{dec:?}");
         let trued = db.store.get_bill(id, "2026-12", None).await?;
         assert!(!trued.estimated);
         assert_eq!(trued.kwh, Decimal::from(30 * m));
+        let settled = db.store.get_bill(other, "2026-12", None).await?;
+        assert_eq!(settled.kwh, -est2.kwh, "the register went back by the estimated kWh");
+        assert_eq!(settled.total, settled.lines.iter().map(|l| l.amount).sum());
+        let credit: Vec<_> = settled.lines.iter().filter(|l| l.code.starts_with("trueup_energy")).collect();
+        assert_eq!(credit.iter().map(|l| l.quantity).sum::<Decimal>(), -est2.kwh, "{credit:?}");
+        let energy = |b: &bureau_store::StoredBill| -> bureau_domain::money::Fen {
+            b.lines.iter().filter(|l| l.code.starts_with("energy")).map(|l| l.amount).sum()
+        };
+        assert_eq!(
+            credit.iter().map(|l| l.amount).sum::<bureau_domain::money::Fen>(),
+            -energy(&est2),
+            "every energy line of the estimate is given back"
+        );
         let held = billing::exceptions(&db.store, &Actor::system(), "2026-12", None, 1000).await?;
-        let over = held.iter().find(|e| e.customer_id == other).expect("held");
-        assert_eq!(over.kind, ExceptionKind::OverEstimate);
-        assert!(db.store.get_bill(other, "2026-12", None).await.is_err(), "nothing billed from it");
-        assert_eq!(db.store.period_totals(&Scope::All, "2026-12").await?.bills, 1);
+        let back = held.iter().find(|e| e.customer_id == third).expect("held");
+        assert_eq!(back.kind, ExceptionKind::Reverse);
+        assert!(db.store.get_bill(third, "2026-12", None).await.is_err(), "nothing billed from it");
+        assert_eq!(db.store.period_totals(&Scope::All, "2026-12").await?.bills, 2);
         db.destroy().await?;
     }
     Ok(())

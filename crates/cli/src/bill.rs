@@ -79,6 +79,40 @@ pub enum BillCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Resolves a customer's held reading for a period (异常处理): `--action confirm` (the reading
+    /// is real), `correct --total N` (a corrected reading, kept beside the original) or `estimate`
+    /// (from the previous period, 供电营业规则 Art. 83); then bills the customer for the period unless
+    /// `--later` (the next bill run does).
+    Resolve {
+        customer: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        reason: String,
+        /// Which exception (kind code); default the latest of the period.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        total: Option<String>,
+        #[arg(long)]
+        peak: Option<String>,
+        #[arg(long)]
+        flat: Option<String>,
+        #[arg(long)]
+        valley: Option<String>,
+        /// The corrected reading's day when the exception names none (a missing reading).
+        #[arg(long)]
+        read_on: Option<String>,
+        /// Leave the bill to the next bill run.
+        #[arg(long)]
+        later: bool,
+        #[arg(long)]
+        tariffs: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints a customer's bills (all revisions) as JSON.
     Show {
         customer: String,
@@ -270,6 +304,68 @@ pub async fn bill(db: &str, cmd: BillCommand, lang: Lang) -> Result<ExitCode, Fa
                     e.kind.name(lang),
                     e.detail.get(lang)
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BillCommand::Resolve {
+            customer,
+            period,
+            action,
+            reason,
+            kind,
+            total,
+            peak,
+            flat,
+            valley,
+            read_on,
+            later,
+            tariffs,
+            json,
+        } => {
+            period_of(&period, lang)?;
+            let tariffs = tariff_book(tariffs.as_deref(), lang)?;
+            let store = open(db).await?;
+            let draft = billing::exceptions::ResolveDraft {
+                action,
+                kind,
+                reason,
+                total,
+                peak,
+                flat,
+                valley,
+                read_on,
+                bill_now: !later,
+                ..Default::default()
+            };
+            let r = billing::exceptions::resolve(
+                &store,
+                &Actor::system(),
+                &tariffs,
+                &customer,
+                &period,
+                &draft,
+                today(),
+            )
+            .await
+            .map_err(|e| app_failure(e, lang))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).context("resolution as JSON")?);
+            } else {
+                let how = r.resolution.action.name(lang);
+                match (&r.bill, zh) {
+                    (Some(b), true) => println!(
+                        "{customer} {period}：{how}，已出账 {} kWh，{} 元",
+                        b.kwh.normalize(),
+                        yuan(b.total)
+                    ),
+                    (Some(b), false) => println!(
+                        "{customer} {period}: {how}; billed {} kWh, {} yuan",
+                        b.kwh.normalize(),
+                        yuan(b.total)
+                    ),
+                    (None, true) => println!("{customer} {period}：{how}，待下次出账"),
+                    (None, false) => println!("{customer} {period}: {how}; the next bill run bills it"),
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -22,6 +22,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     crate::ledger_suite::ledger(store).await?;
     bill_run(store).await?;
     crate::ledger_suite::bank_files(store).await?;
+    crate::exceptions_suite::resolutions(store).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 mod arrears;
 mod bank_batch;
 mod billing;
+mod exceptions;
 mod grid_data;
 mod ledger;
 mod models;
@@ -25,6 +26,7 @@ pub mod service;
 pub use arrears::*;
 pub use bank_batch::*;
 pub use billing::*;
+pub use exceptions::*;
 pub use grid_data::*;
 pub use ledger::*;
 pub use models::*;
@@ -178,6 +180,7 @@ pub trait Store:
     + OutageStore
     + ServiceStore
     + BillStore
+    + ExceptionStore
     + LedgerStore
     + PortalStore
     + ArrearsStore

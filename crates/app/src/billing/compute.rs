@@ -3,10 +3,13 @@
 //! into the stored bill, or into exceptions when it must be held. Pure: no I/O, so that a chunk is
 //! computed on several threads.
 
+use super::extras::CustomerExtras;
 use bureau_domain::bill::BillState;
 use bureau_domain::i18n::Text;
+use bureau_domain::reading::exchange::{exchanged_consumption, ExchangedConsumption, MeterPart};
 use bureau_domain::reading::{self, ExceptionKind, Held, MeterSpec, ReadingRules, Registers};
-use bureau_domain::tariff::{calculate, BillInput, BillPeriod, TariffBook, TierCounter, TouKwh};
+use bureau_domain::register::Meter;
+use bureau_domain::tariff::{calculate, BillInput, BillLine, BillPeriod, TariffBook, TierCounter, TouKwh};
 use bureau_store::{
     BillHistory, BillingAccount, Reading, ReadingException, ReadingKind, StoredBill, StoredBillLine,
 };
@@ -31,7 +34,7 @@ pub enum Outcome {
     Held(Vec<ReadingException>),
 }
 
-fn registers(r: &Reading) -> Registers {
+pub(super) fn registers(r: &Reading) -> Registers {
     Registers {
         total: r.total,
         peak: r.peak,
@@ -42,12 +45,12 @@ fn registers(r: &Reading) -> Registers {
     }
 }
 
-fn month_of(period: BillPeriod, back: i32) -> BillPeriod {
+pub(super) fn month_of(period: BillPeriod, back: i32) -> BillPeriod {
     let idx = i32::from(period.year) * 12 + i32::from(period.month) - 1 - back;
     BillPeriod { year: (idx / 12) as i16, month: (idx % 12 + 1) as i8 }
 }
 
-fn day_in(p: BillPeriod, day: i64) -> Date {
+pub(super) fn day_in(p: BillPeriod, day: i64) -> Date {
     Date::new(p.year, p.month, day.clamp(1, 28) as i8).expect("day 1..=28 exists in every month")
 }
 
@@ -58,7 +61,7 @@ fn in_month(r: &Reading, p: BillPeriod) -> bool {
 
 /// The reading that closes a month: the latest on or before the reading day, else the first one
 /// after it (a late round), within the calendar month of the period.
-fn closing(readings: &[Reading], p: BillPeriod, read_day: Date) -> Option<&Reading> {
+pub(super) fn closing(readings: &[Reading], p: BillPeriod, read_day: Date) -> Option<&Reading> {
     let day = read_day.to_string();
     let month: Vec<&Reading> = readings.iter().filter(|r| in_month(r, p)).collect();
     month.iter().rev().find(|r| r.read_on <= day).or_else(|| month.first()).copied()
@@ -92,13 +95,51 @@ impl Hold<'_> {
     }
 }
 
+/// The reading that opens a period for `meter`: the previous month's closing reading, or the
+/// meter's initial reading when it was installed since.
+pub(super) fn opening_of(
+    customer_id: &str,
+    meter: &Meter,
+    mine: &[Reading],
+    prev_p: BillPeriod,
+    open_day: Date,
+) -> Option<Reading> {
+    match closing(mine, prev_p, open_day) {
+        Some(r) => Some(r.clone()),
+        None if meter.installed_on > open_day => Some(Reading {
+            customer_id: customer_id.to_string(),
+            meter_id: meter.meter_id.clone(),
+            read_on: meter.installed_on.to_string(),
+            kind: ReadingKind::Actual,
+            source: "install".into(),
+            total: meter.initial_reading,
+            peak: None,
+            flat: None,
+            valley: None,
+            max_demand: None,
+            kvarh: None,
+        }),
+        None => None,
+    }
+}
+
+/// The meter taken out inside the period (its removal after the opening day, on or before the
+/// closing day): its part of the consumption is billed with the active meter's (换表).
+struct OldMeter {
+    meter: Meter,
+    opening: Reading,
+    final_reading: Decimal,
+}
+
 /// Bills one customer. `readings` are the customer's readings of the period and the month before
-/// (any meter), oldest first; `history` their live bills of the last twelve months, newest first.
+/// (any meter), oldest first; `history` their live bills of the last twelve months, newest first;
+/// `extras` the staff resolutions and exchanged meters of the customer.
 pub fn bill_account(
     ctx: &Ctx,
     account: &BillingAccount,
     readings: &[Reading],
     history: &[BillHistory],
+    extras: CustomerExtras,
 ) -> Outcome {
     let hold = Hold { ctx, account };
     let Some(meter) = &account.meter else {
@@ -119,42 +160,54 @@ pub fn bill_account(
         );
     };
     let prev_p = month_of(ctx.period, 1);
-    let mine: Vec<Reading> = readings.iter().filter(|r| r.meter_id == meter.meter_id).cloned().collect();
+    let period_text = ctx.period.to_string();
+    let mine = extras.overlay(readings, &meter.meter_id);
+    let confirmed = extras.confirmed(&period_text);
     let spec = MeterSpec { multiplier: meter.multiplier, digits: meter.digits };
-
-    // Opening: the previous month's closing reading, or the meter's initial reading when it was
-    // installed since.
     let open_day = day_in(prev_p, day);
-    let opening: Reading = match closing(&mine, prev_p, open_day) {
-        Some(r) => r.clone(),
-        None if meter.installed_on > open_day => Reading {
-            customer_id: account.customer_id.clone(),
-            meter_id: meter.meter_id.clone(),
-            read_on: meter.installed_on.to_string(),
-            kind: ReadingKind::Actual,
-            source: "install".into(),
-            total: meter.initial_reading,
-            peak: None,
-            flat: None,
-            valley: None,
-            max_demand: None,
-            kvarh: None,
-        },
-        None => {
-            return hold.one(
-                Held {
-                    kind: ExceptionKind::Missing,
-                    detail: Text::new(
-                        format!("缺少上期（{prev_p}）抄表示数"),
-                        format!("no reading for the previous period ({prev_p})"),
-                    ),
-                },
-                None,
+    let close_day = day_in(ctx.period, day);
+    let missing_previous = || Held {
+        kind: ExceptionKind::Missing,
+        detail: Text::new(
+            format!("缺少上期（{prev_p}）抄表示数"),
+            format!("no reading for the previous period ({prev_p})"),
+        ),
+    };
+
+    // A meter exchanged inside the period (换表): the old meter's part, from its opening to its
+    // final reading.
+    let exchanged: Vec<&Meter> = extras
+        .removed_meters
+        .iter()
+        .filter(|m| m.removed_on.is_some_and(|d| d > open_day && d <= close_day))
+        .collect();
+    let old = match exchanged.as_slice() {
+        [] => None,
+        [m] => {
+            let old_mine = extras.overlay(readings, &m.meter_id);
+            let Some(opening) = opening_of(&account.customer_id, m, &old_mine, prev_p, open_day) else {
+                return hold.one(missing_previous(), None);
+            };
+            let Some(final_reading) = m.final_reading else {
+                return hold.unbillable(
+                    format!("换下的电能表 {} 没有止码", m.meter_id),
+                    format!("the exchanged meter {} has no final reading", m.meter_id),
+                );
+            };
+            Some(OldMeter { meter: (*m).clone(), opening, final_reading })
+        }
+        _ => {
+            return hold.unbillable(
+                "本期内换表多于一次，请人工计费".into(),
+                "more than one meter exchange in the period: bill by hand".into(),
             )
         }
     };
 
-    let close_day = day_in(ctx.period, day);
+    let Some(opening) = opening_of(&account.customer_id, meter, &mine, prev_p, open_day) else {
+        return hold.one(missing_previous(), None);
+    };
+
     let (closing_reading, estimate) = match closing(&mine, ctx.period, close_day) {
         Some(r) => (r.clone(), None),
         None => {
@@ -166,7 +219,7 @@ pub fn bill_account(
                 ),
             };
             let last_kwh = history.first().map(|h| h.kwh);
-            match (ctx.estimate_missing, last_kwh) {
+            match (ctx.estimate_missing && old.is_none(), last_kwh) {
                 (true, Some(kwh)) => match reading::estimate(spec, &registers(&opening), kwh) {
                     Ok(regs) => {
                         let r = Reading {
@@ -191,21 +244,62 @@ pub fn bill_account(
         }
     };
     let read_on = Some(closing_reading.read_on.as_str());
-    let used = match reading::consumption(
-        spec,
-        &registers(&opening),
-        opening.kind == ReadingKind::Estimated,
-        &registers(&closing_reading),
-    ) {
-        Ok(c) => c,
-        Err(held) => return hold.one(held, read_on),
+    let opening_estimated = opening.kind == ReadingKind::Estimated;
+    // An actual reading below the estimate before it: settled on this bill (Art. 83), see
+    // `reading::trueup`.
+    let over = match (opening_estimated, old.is_none()) {
+        (true, true) => {
+            reading::trueup::over_estimate_kwh(spec, &registers(&opening), &registers(&closing_reading))
+        }
+        _ => None,
     };
+    let mut exchange_lines = Vec::new();
+    let used = if let Some(old) = &old {
+        let part = |m: &Meter, open: &Reading, close: Registers| MeterPart {
+            meter: MeterSpec { multiplier: m.multiplier, digits: m.digits },
+            opening: registers(open),
+            opening_estimated: open.kind == ReadingKind::Estimated,
+            closing: close,
+        };
+        let old_part =
+            part(&old.meter, &old.opening, Registers { total: old.final_reading, ..Default::default() });
+        let new_part = part(meter, &opening, registers(&closing_reading));
+        match exchanged_consumption(&old_part, &new_part) {
+            Ok(c) => {
+                exchange_lines = exchange_info_lines(old, &opening, &closing_reading, meter, &c);
+                c.total
+            }
+            Err(held) => return hold.one(held, read_on),
+        }
+    } else if over.is_some() {
+        reading::Consumption {
+            max_demand_kw: closing_reading.max_demand.map(|d| d * Decimal::from(meter.multiplier)),
+            ..Default::default()
+        }
+    } else {
+        let measured = if confirmed == Some(ExceptionKind::Rollover) {
+            reading::consumption_after_rollover(spec, &registers(&opening), &registers(&closing_reading))
+        } else {
+            reading::consumption(spec, &registers(&opening), opening_estimated, &registers(&closing_reading))
+        };
+        match measured {
+            Ok(c) => c,
+            Err(held) => return hold.one(held, read_on),
+        }
+    };
+    // A confirmed jump or zero, and a true-up (its own period has no consumption), skip the
+    // history check.
+    let history_checked =
+        over.is_none() && !matches!(confirmed, Some(ExceptionKind::Jump | ExceptionKind::Zero));
     let recent: Vec<Decimal> = history.iter().take(3).map(|h| h.kwh).collect();
-    if let Err(held) = reading::check_history(ctx.rules, used.kwh, &recent) {
-        return hold.one(held, read_on);
+    if history_checked {
+        if let Err(held) = reading::check_history(ctx.rules, used.kwh, &recent) {
+            return hold.one(held, read_on);
+        }
     }
 
-    let (Ok(start), Ok(close)) = (opening.read_on.parse::<Date>(), closing_reading.read_on.parse::<Date>())
+    let first_read_on = old.as_ref().map_or(&opening.read_on, |o| &o.opening.read_on);
+    let (Ok(start), Ok(close)) = (first_read_on.parse::<Date>(), closing_reading.read_on.parse::<Date>())
     else {
         return hold.unbillable("抄表日期无效".into(), "a reading date is invalid".into());
     };
@@ -250,12 +344,57 @@ pub fn bill_account(
             )
         }
     };
+    let (mut total, mut funds, mut ytd_after, mut kwh) =
+        (calc.total, calc.funds_total, calc.ytd_kwh_after, used.kwh);
+    let mut extra_lines: Vec<BillLine> = Vec::new();
+    if let Some(over) = over {
+        let prev_text = prev_p.to_string();
+        let Some(last) = history.first().filter(|h| h.period == prev_text) else {
+            return hold.one(
+                Held {
+                    kind: ExceptionKind::OverEstimate,
+                    detail: Text::new(
+                        format!("实抄示数低于上期估抄示数 {over} kWh，但没有上期（{prev_p}）账单可结算"),
+                        format!("the actual reading is {over} kWh below the estimate, and there is no bill of {prev_p} to settle"),
+                    ),
+                },
+                read_on,
+            );
+        };
+        let estimated = BillInput {
+            period: prev_p,
+            start: prev_p.first_day(),
+            end: prev_p.last_day(),
+            kwh: last.kwh,
+            tou: None,
+            capacity_kva: contract.capacity_kva,
+            max_demand_kw: None,
+            kvarh: None,
+            pf_standard: None,
+            ytd_kwh: last.ytd_kwh.map_or(Decimal::ZERO, |y| (y - last.kwh).max(Decimal::ZERO)),
+            basic_days: None,
+        };
+        let settled = match reading::trueup::true_up(tariff, &estimated, over) {
+            Ok(u) => u,
+            Err(held) => return hold.one(held, read_on),
+        };
+        kwh = -over;
+        total += settled.amount;
+        funds += settled.funds;
+        // The annual counter gives back what the estimate counted, within the same tier year.
+        if let Some(reset) = tiers_annual {
+            if prev_p >= ctx.period.tier_year_start(reset) {
+                ytd_after = ytd_after.map(|y| (y - over).max(Decimal::ZERO));
+            }
+        }
+        extra_lines = settled.lines;
+    }
     let lines = calc
         .lines
         .iter()
-        .enumerate()
-        .map(|(i, l)| StoredBillLine {
-            line_no: i as i64 + 1,
+        .chain(&extra_lines)
+        .map(|l| StoredBillLine {
+            line_no: 0,
             code: l.code.clone(),
             description: l.description.clone(),
             quantity: l.quantity,
@@ -265,6 +404,9 @@ pub fn bill_account(
             tier: l.tier.map(i64::from),
             ytd_kwh: l.ytd_kwh,
         })
+        .chain(exchange_lines)
+        .enumerate()
+        .map(|(i, l)| StoredBillLine { line_no: i as i64 + 1, ..l })
         .collect();
     let due = ctx.today.saturating_add(jiff::Span::new().days(contract.due_days));
     let bill = StoredBill {
@@ -284,10 +426,10 @@ pub fn bill_account(
         prev_total: opening.total,
         curr_total: closing_reading.total,
         estimated: closing_reading.kind == ReadingKind::Estimated,
-        kwh: used.kwh,
-        ytd_kwh: calc.ytd_kwh_after,
-        total: calc.total,
-        funds: calc.funds_total,
+        kwh,
+        ytd_kwh: ytd_after,
+        total,
+        funds,
         paid: bureau_domain::money::Fen(0),
         issued_on: Some(ctx.today.to_string()),
         due_on: Some(due.to_string()),
@@ -297,4 +439,76 @@ pub fn bill_account(
         lines,
     };
     Outcome::Bill(Box::new(bill), estimate)
+}
+
+/// The two meters of an exchanged period, as lines of no amount, so that the bill shows both
+/// register advances and the kWh of each (the bill's own reading fields show the new meter).
+fn exchange_info_lines(
+    old: &OldMeter,
+    new_opening: &Reading,
+    new_closing: &Reading,
+    new_meter: &Meter,
+    c: &ExchangedConsumption,
+) -> Vec<StoredBillLine> {
+    let line = |code: &str, zh: String, en: String, kwh: Decimal| StoredBillLine {
+        line_no: 0,
+        code: code.into(),
+        description: Text::new(zh, en),
+        quantity: kwh,
+        unit: "kWh".into(),
+        unit_price: Decimal::ZERO,
+        amount: bureau_domain::money::Fen(0),
+        tier: None,
+        ytd_kwh: None,
+    };
+    let m = &old.meter;
+    let removed = m.removed_on.map(|d| d.to_string()).unwrap_or_default();
+    vec![
+        line(
+            "meter_old",
+            format!(
+                "换表：旧表 {}（倍率 {}）{} 至 {} 拆表，示数 {} → {}，{} kWh",
+                m.meter_id,
+                m.multiplier,
+                old.opening.read_on,
+                removed,
+                old.opening.total,
+                old.final_reading,
+                c.old.kwh
+            ),
+            format!(
+                "Exchange: old meter {} (×{}) {} to removal on {}, {} → {}, {} kWh",
+                m.meter_id,
+                m.multiplier,
+                old.opening.read_on,
+                removed,
+                old.opening.total,
+                old.final_reading,
+                c.old.kwh
+            ),
+            c.old.kwh,
+        ),
+        line(
+            "meter_new",
+            format!(
+                "换表：新表 {}（倍率 {}）{} 装表，示数 {} → {}，{} kWh",
+                new_meter.meter_id,
+                new_meter.multiplier,
+                new_opening.read_on,
+                new_opening.total,
+                new_closing.total,
+                c.new.kwh
+            ),
+            format!(
+                "Exchange: new meter {} (×{}) installed {}, {} → {}, {} kWh",
+                new_meter.meter_id,
+                new_meter.multiplier,
+                new_opening.read_on,
+                new_opening.total,
+                new_closing.total,
+                c.new.kwh
+            ),
+            c.new.kwh,
+        ),
+    ]
 }

@@ -10,6 +10,10 @@
 //! one bill per customer and period.
 
 mod compute;
+#[cfg(test)]
+mod compute_tests;
+pub mod exceptions;
+pub mod extras;
 pub mod readings;
 
 pub use compute::{bill_account, Ctx, Outcome};
@@ -24,7 +28,8 @@ use bureau_domain::org::Role;
 use bureau_domain::reading::ReadingRules;
 use bureau_domain::tariff::{quote as tariff_quote, BillPeriod, Quote, QuoteRequest, TariffBook};
 use bureau_store::{
-    BillRunRecord, BillWrite, BillingChunk, DynStore, PeriodTotals, ReadingException, StoreError, StoredBill,
+    BillRunRecord, BillWrite, BillingChunk, BillingExtras, DynStore, PeriodTotals, ReadingException,
+    StoreError, StoredBill,
 };
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -87,7 +92,7 @@ fn now_unix() -> i64 {
 }
 
 /// Computes a loaded chunk on `threads` threads.
-fn compute_chunk(ctx: &Ctx, chunk: &BillingChunk, threads: usize) -> BillWrite {
+fn compute_chunk(ctx: &Ctx, chunk: &BillingChunk, extras: &BillingExtras, threads: usize) -> BillWrite {
     // The rows come in account order: slice readings and history per account with two cursors.
     let mut spans = Vec::with_capacity(chunk.accounts.len());
     let (mut ri, mut hi) = (0, 0);
@@ -119,7 +124,8 @@ fn compute_chunk(ctx: &Ctx, chunk: &BillingChunk, threads: usize) -> BillWrite {
                 s.spawn(move || {
                     let mut w = BillWrite::default();
                     for (a, (r, h)) in accounts.iter().zip(spans) {
-                        match bill_account(ctx, a, &chunk.readings[r.clone()], &chunk.history[h.clone()]) {
+                        let x = self::extras::CustomerExtras::of(extras, &a.customer_id);
+                        match bill_account(ctx, a, &chunk.readings[r.clone()], &chunk.history[h.clone()], x) {
                             Outcome::Bill(b, est) => {
                                 w.bills.push(*b);
                                 w.estimates.extend(est);
@@ -188,7 +194,11 @@ pub async fn run(
             (store.clone(), actor.scope.clone(), period.clone(), opts.book_id.clone(), opts.chunk);
         tokio::spawn(async move {
             let t0 = std::time::Instant::now();
-            let chunk = store.billing_chunk(&scope, &period, book.as_deref(), after.as_deref(), limit).await;
+            let chunk =
+                match store.billing_chunk(&scope, &period, book.as_deref(), after.as_deref(), limit).await {
+                    Ok(c) => extras::load(&store, &c, &period).await.map(|x| (c, x)),
+                    Err(e) => Err(e),
+                };
             (chunk, t0.elapsed().as_secs_f64())
         })
     };
@@ -197,7 +207,7 @@ pub async fn run(
         let (chunk, secs) = next
             .await
             .map_err(|e| AppError::Store(StoreError::Database(format!("bill run load failed: {e}"))))?;
-        let chunk = chunk?;
+        let (chunk, extras) = chunk?;
         summary.load_seconds += secs;
         let Some(scanned_to) = chunk.scanned_to.clone() else { break };
         next = load(Some(scanned_to));
@@ -225,7 +235,7 @@ pub async fn run(
                 now: now_unix(),
                 estimate_missing: est,
             };
-            let mut write = compute_chunk(&ctx, &chunk, threads);
+            let mut write = compute_chunk(&ctx, &chunk, &extras, threads);
             write.charges = crate::payments::charges_for(&write.bills, &by);
             write
         })
@@ -348,15 +358,12 @@ pub async fn cancel_and_rebill(
     }
     live.state.to(BillState::Cancelled)?;
     let replacement = if rebill {
-        let rules = ReadingRules::default();
-        let ctx = Ctx { tariffs, rules: &rules, period: p, today, now: now_unix(), estimate_missing: false };
-        let loaded = store.billing_account(&actor.scope, customer_id, period).await?;
-        match loaded.accounts.first().map(|a| bill_account(&ctx, a, &loaded.readings, &loaded.history)) {
-            Some(Outcome::Bill(mut b, _)) => {
+        match exceptions::compute_one(store, actor, tariffs, customer_id, p, today).await? {
+            Outcome::Bill(mut b, _) => {
                 b.revision = live.revision + 1;
                 Some(*b)
             }
-            Some(Outcome::Held(e)) => {
+            Outcome::Held(e) => {
                 let e: &ReadingException = &e[0];
                 return Err(AppError::Invalid(vec![FieldError::new(
                     "readings",
@@ -365,7 +372,6 @@ pub async fn cancel_and_rebill(
                     e.detail.en.clone(),
                 )]));
             }
-            None => return Err(AppError::not_found("customer", customer_id)),
         }
     } else {
         None

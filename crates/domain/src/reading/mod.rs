@@ -18,6 +18,9 @@
 //! The thresholds of the history check are [`ReadingRules`], configurable and unverified against
 //! any official figure (they are this program's defaults, not a regulation).
 
+pub mod exchange;
+pub mod trueup;
+
 use crate::error::FieldError;
 use crate::i18n::Text;
 use rust_decimal::Decimal;
@@ -44,6 +47,42 @@ crate::org::coded_enum!(
         Unbillable = "unbillable", "无法计费", "Cannot be billed";
     }
 );
+
+crate::org::coded_enum!(
+    /// How staff clear a held reading (异常处理). Each is recorded with who, when and why; nothing
+    /// stored is edited in place.
+    ResolutionAction, "action" {
+        /// 确认属实: the reading is real (a rollover, an empty house, a new load); bill it as it is.
+        Confirm = "confirm", "确认属实", "Confirm as real";
+        /// 更正示数: a corrected reading, kept beside the original.
+        Correct = "correct", "更正示数", "Correct the reading";
+        /// 估抄: estimate from the previous period (供电营业规则 (1996) Art. 83), trued up at the
+        /// next actual reading.
+        Estimate = "estimate", "估抄", "Estimate";
+    }
+);
+
+impl ResolutionAction {
+    /// Whether this action can clear an exception of `kind`. A reverse register or a time-of-use
+    /// mismatch cannot be "confirmed" (there is nothing real to bill); an exception of the register
+    /// itself (`unbillable`: no meter, contract or tariff) is cleared by fixing the register, not
+    /// the reading.
+    pub fn clears(self, kind: ExceptionKind) -> Result<(), FieldError> {
+        use ExceptionKind as K;
+        let ok = match self {
+            ResolutionAction::Confirm => matches!(kind, K::Rollover | K::Zero | K::Jump),
+            ResolutionAction::Correct | ResolutionAction::Estimate => !matches!(kind, K::Unbillable),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(FieldError::invalid(
+            "action",
+            format!("“{}”不能用于处理“{}”", self.name_zh(), kind.name_zh()),
+            format!("'{}' cannot clear '{}'", self.name_en(), kind.name_en()),
+        ))
+    }
+}
 
 /// Thresholds of the history check. Program defaults, not regulation: keep them configurable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -212,6 +251,32 @@ pub fn consumption(
         max_demand_kw: curr.max_demand.map(|d| (d * m).normalize()),
         kvarh: kvarh.map(|d| d.normalize()),
     })
+}
+
+/// Consumption after a person confirmed that the register rolled over (the exception kind
+/// `rollover` resolved by "confirm"): every register below its previous value is taken to have
+/// passed full scale once, so its advance is `current + 10^digits − previous`. Anything else is
+/// checked as by [`consumption`].
+pub fn consumption_after_rollover(
+    meter: MeterSpec,
+    prev: &Registers,
+    curr: &Registers,
+) -> Result<Consumption, Held> {
+    let scale = full_scale(meter.digits);
+    let shift = |p: Decimal, c: Decimal| if c < p { p - scale } else { p };
+    let shift_opt = |p: Option<Decimal>, c: Option<Decimal>| match (p, c) {
+        (Some(p), Some(c)) => Some(shift(p, c)),
+        _ => p,
+    };
+    let unwrapped = Registers {
+        total: shift(prev.total, curr.total),
+        peak: shift_opt(prev.peak, curr.peak),
+        flat: shift_opt(prev.flat, curr.flat),
+        valley: shift_opt(prev.valley, curr.valley),
+        max_demand: prev.max_demand,
+        kvarh: shift_opt(prev.kvarh, curr.kvarh),
+    };
+    consumption(meter, &unwrapped, false, curr)
 }
 
 /// The pre-bill check of a period's consumption against the customer's recent monthly kWh

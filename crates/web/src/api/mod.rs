@@ -2,6 +2,7 @@
 //! router and in the OpenAPI document at once, so the document covers every endpoint.
 
 pub mod arrears;
+pub mod bill_exceptions;
 pub mod billing;
 mod dto;
 mod grid;
@@ -87,6 +88,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::cancel))
         .routes(routes!(billing::exceptions))
         .routes(routes!(billing::import_readings))
+        .routes(routes!(bill_exceptions::queue))
+        .routes(routes!(bill_exceptions::resolve))
+        .routes(routes!(bill_exceptions::resolutions))
         .routes(routes!(service::accept, service::queue))
         .routes(routes!(service::warnings))
         .routes(routes!(service::get_order))

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 pub(crate) mod arrears;
 pub(crate) mod bank;
+pub(crate) mod bill_exceptions;
 pub(crate) mod billing;
 pub mod grid;
 pub(crate) mod payments;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .merge(arrears::router())
         .merge(billing::router())
+        .merge(bill_exceptions::router())
         .merge(payments::router())
         .merge(bank::router())
         .merge(grid::router())
