@@ -114,12 +114,14 @@ async fn fault_repair_lifecycle_with_deadlines_trail_and_reply() -> anyhow::Resu
         assert_eq!(v.order.closed_at, Some(t0 + 3 * 3600 + 60));
         assert_eq!(v.order.taken_by.as_deref(), Some("crew"));
         assert!(v.allowed.is_empty());
-        // The trail: one event per transition, in order, with who and when; nothing after archive.
+        // The trail: the acceptance, then one event per transition, in order, with who and when;
+        // nothing after archive.
         let trail: Vec<(i64, &str, &str, &str)> =
             v.events.iter().map(|e| (e.seq, e.event.code(), e.actor.as_str(), e.to_status.code())).collect();
         assert_eq!(
             trail,
             [
+                (0, "accept", "agent", "accepted"),
                 (1, "dispatch", "agent", "dispatched"),
                 (2, "take", "crew", "taken"),
                 (3, "arrive", "crew", "arrived"),
@@ -129,7 +131,7 @@ async fn fault_repair_lifecycle_with_deadlines_trail_and_reply() -> anyhow::Resu
                 (7, "archive", "agent", "archived"),
             ]
         );
-        assert!(v.events[4].detail.as_deref().unwrap().contains("低压熔断器熔断"));
+        assert!(v.events[5].detail.as_deref().unwrap().contains("低压熔断器熔断"));
         // Deadlines met or missed, as recorded.
         assert_eq!(deadline(&v.deadlines, Stage::Dispatch).done_at, Some(t0 + 120));
         let arr = deadline(&v.deadlines, Stage::Arrival);
@@ -384,10 +386,11 @@ async fn two_agents_at_once_lose_no_transition() -> anyhow::Result<()> {
             );
             let v = service::view(&db.store, &agent, &id).await?;
             let seqs: Vec<i64> = v.events.iter().map(|e| e.seq).collect();
-            assert_eq!(seqs, (1..=v.order.version).collect::<Vec<_>>(), "a gapless trail");
+            assert_eq!(seqs, (0..=v.order.version).collect::<Vec<_>>(), "a gapless trail");
             // handle before take is out of order; take then handle are both fine. Whichever ran
-            // first, every success is in the trail and the version counts them.
-            let successes = 1 + usize::from(p.is_ok()) + usize::from(q.is_ok());
+            // first, every success is in the trail (after the acceptance and the dispatch) and the
+            // version counts them.
+            let successes = 2 + usize::from(p.is_ok()) + usize::from(q.is_ok());
             assert_eq!(v.events.len(), successes, "{p:?} {q:?}");
         }
         let mut q = OrderQuery::new(Scope::All);

@@ -15,6 +15,8 @@ pub struct SqlStore {
     writer: sqlx::Pool<Db>,
     /// New work orders arriving together are written in one transaction.
     intake: std::sync::Arc<GroupCommit>,
+    /// Who is on duty, for a few seconds (intake reads it for every fault repair).
+    roster_cache: std::sync::Arc<RosterCache>,
 }
 
 impl SqlStore {
@@ -28,7 +30,12 @@ impl SqlStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(SqlStore { writer: pool.clone(), pool, intake: Default::default() })
+        Ok(SqlStore {
+            writer: pool.clone(),
+            pool,
+            intake: Default::default(),
+            roster_cache: Default::default(),
+        })
     }
 }
 

@@ -24,6 +24,8 @@ pub struct SqlStore {
     direct: Option<Arc<bill_run::Direct>>,
     /// New work orders arriving together are written in one transaction.
     intake: Arc<GroupCommit>,
+    /// Who is on duty, for a few seconds (intake reads it for every fault repair).
+    roster_cache: Arc<RosterCache>,
 }
 
 impl SqlStore {
@@ -50,7 +52,7 @@ impl SqlStore {
         let in_memory = file.as_os_str().is_empty()
             || file.to_str().is_some_and(|f| f == ":memory:" || f.starts_with("file:"));
         let direct = (!in_memory).then(|| Arc::new(bill_run::Direct::new(file)));
-        Ok(SqlStore { pool, writer, direct, intake: Default::default() })
+        Ok(SqlStore { pool, writer, direct, intake: Default::default(), roster_cache: Default::default() })
     }
 
     /// A chunk of the bill run (or one customer) through the direct connections.

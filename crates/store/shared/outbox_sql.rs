@@ -173,7 +173,8 @@ impl OutboxStore for SqlStore {
         qb.push_bind(c.now);
         qb.push(") OR (status = 'sending' AND lease_until <= ");
         qb.push_bind(c.now);
-        qb.push(")) AND attempts < max_attempts");
+        // The literal status term lets both engines use the partial index outbox_claim (0012).
+        qb.push(")) AND status IN ('pending', 'sending') AND attempts < max_attempts");
         if let Some(channels) = c.channels {
             qb.push(" AND channel IN (");
             let mut sep = qb.separated(", ");

@@ -114,6 +114,27 @@ async fn write_deadlines(
     Ok(())
 }
 
+/// The acceptance event's data: the channel the order came through (a code: letters, digits and
+/// underscores, so it needs no escaping).
+fn acceptance_detail(o: &WorkOrder) -> String {
+    format!("{{\"channel\":\"{}\"}}", o.channel.code())
+}
+
+/// A row of [`ServiceStore::caller_history`]: the order columns are `order_*` (NULL when a
+/// customer has no order in the window).
+fn past_order_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<Option<PastOrder>> {
+    let Some(id) = r.try_get::<Option<String>, _>("order_id").map_err(db_err)? else { return Ok(None) };
+    let kind: String = r.try_get("order_kind").map_err(db_err)?;
+    Ok(Some(PastOrder {
+        id,
+        kind: coded("kind", &kind, OrderKind::parse)?,
+        subtype: opt_coded("subtype", r.try_get("order_subtype").map_err(db_err)?, SubType::parse)?,
+        matter: r.try_get("order_matter").map_err(db_err)?,
+        accepted_at: r.try_get("order_accepted_at").map_err(db_err)?,
+        closed_at: r.try_get("order_closed_at").map_err(db_err)?,
+    }))
+}
+
 /// A new order with its deadlines and notifications, as handed to the store.
 struct NewOrder {
     order: WorkOrder,
@@ -191,6 +212,25 @@ async fn insert_work_orders(tx: &mut sqlx::Transaction<'_, Db>, orders: &[&NewOr
             });
             qb.build().execute(&mut **tx).await.map_err(db_err)?;
         }
+
+        // The first entry of each trail: who accepted the order, when, and through which channel.
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO work_order_events (customer_id, order_id, seq, at, actor, event, from_status, to_status,
+                                            detail) ",
+        );
+        qb.push_values(chunk, |mut b, n| {
+            let o = &n.order;
+            b.push_bind(o.customer_id.clone().unwrap_or_default())
+                .push_bind(o.id.clone())
+                .push_bind(0_i64)
+                .push_bind(o.accepted_at)
+                .push_bind(o.accepted_by.clone())
+                .push_bind(SvcAction::Accept.code())
+                .push_bind(SvcStatus::Accepted.code())
+                .push_bind(SvcStatus::Accepted.code())
+                .push_bind(acceptance_detail(o));
+        });
+        qb.build().execute(&mut **tx).await.map_err(db_err)?;
 
         let messages: Vec<&NewOutboxMessage> = chunk.iter().flat_map(|n| n.notifications.iter()).collect();
         for part in messages.chunks(CHUNK) {
@@ -359,6 +399,55 @@ impl ServiceStore for SqlStore {
         order_from_row(&row)
     }
 
+    async fn caller_history(
+        &self,
+        scope: &Scope,
+        customer_id: Option<&str>,
+        caller_phone: &str,
+        since: i64,
+        limit: u32,
+    ) -> StoreResult<CallerHistory> {
+        const PAST: &str = "w.id AS order_id, w.kind AS order_kind, w.subtype AS order_subtype,
+            w.matter AS order_matter, w.accepted_at AS order_accepted_at, w.closed_at AS order_closed_at";
+        let limit = i64::from(limit.clamp(1, 10_000));
+        let mut qb;
+        match customer_id {
+            Some(id) => {
+                qb = QueryBuilder::<Db>::new(format!(
+                    "SELECT c.customer_id, c.bureau_id, c.name, c.address, c.phone, c.class, c.area, c.supply_point,
+                            c.book_id, {PAST}
+                     FROM customers c LEFT JOIN work_orders w ON w.customer_id = c.customer_id AND w.accepted_at >= "
+                ));
+                qb.push_bind(since);
+                push_scope(&mut qb, "w.bureau_id", scope);
+                qb.push(" WHERE c.customer_id = ");
+                qb.push_bind(id);
+                push_scope(&mut qb, "c.bureau_id", scope);
+            }
+            None => {
+                qb = QueryBuilder::<Db>::new(format!("SELECT {PAST} FROM work_orders w WHERE w.caller_phone = "));
+                qb.push_bind(caller_phone);
+                qb.push(" AND w.accepted_at >= ");
+                qb.push_bind(since);
+                push_scope(&mut qb, "w.bureau_id", scope);
+            }
+        }
+        qb.push(" ORDER BY w.accepted_at DESC, w.id DESC LIMIT ");
+        qb.push_bind(limit);
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let customer = match (customer_id, rows.first()) {
+            (Some(_), Some(r)) => Some(customer_from_row(r)?),
+            _ => None,
+        };
+        let mut orders = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(o) = past_order_from_row(r)? {
+                orders.push(o);
+            }
+        }
+        Ok(CallerHistory { customer, orders })
+    }
+
     async fn work_order_events(&self, id: &str) -> StoreResult<Vec<OrderEvent>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, event, from_status, to_status, detail FROM work_order_events
@@ -524,7 +613,8 @@ impl ServiceStore for SqlStore {
         let mut n = 0;
         for chunk in shifts.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO duty_roster (id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at) ",
+                "INSERT INTO duty_roster (id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at,
+                                          created_at, created_by) ",
             );
             qb.push_values(chunk, |mut b, s| {
                 b.push_bind(s.id.clone())
@@ -535,7 +625,9 @@ impl ServiceStore for SqlStore {
                     .push_bind(s.crew_name.clone())
                     .push_bind(s.vehicle.clone())
                     .push_bind(s.starts_at)
-                    .push_bind(s.ends_at);
+                    .push_bind(s.ends_at)
+                    .push_bind(s.created_at)
+                    .push_bind(s.created_by.clone());
             });
             qb.push(
                 " ON CONFLICT (id) DO UPDATE SET bureau_id = excluded.bureau_id, staff_id = excluded.staff_id,
@@ -545,49 +637,111 @@ impl ServiceStore for SqlStore {
             n += qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
         }
         tx.commit().await.map_err(db_err)?;
+        self.roster_cache.clear();
         Ok(n)
     }
 
     async fn on_duty(&self, bureau_id: &str, at: i64) -> StoreResult<Vec<DutyShift>> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.bureau_id, d.staff_id, d.duty, d.level, d.crew_name, d.vehicle, d.starts_at, d.ends_at,
-                    s.phone
-             FROM duty_roster d LEFT JOIN staff s ON s.id = d.staff_id
-             WHERE d.bureau_id = $1 AND d.starts_at <= $2 AND d.ends_at > $2 ORDER BY d.level, d.duty, d.staff_id",
-        )
+        if let Some(hit) = self.roster_cache.get(bureau_id, at) {
+            return Ok(hit);
+        }
+        let generation = self.roster_cache.generation();
+        // Everyone on duty at some instant of [at, at + window): the cached list answers any `at`
+        // in that window exactly, by filtering.
+        let until = at + RosterCache::WINDOW_SECS;
+        let rows = sqlx::query(&format!(
+            "SELECT {DUTY_COLUMNS}, s.phone FROM duty_roster d LEFT JOIN staff s ON s.id = d.staff_id
+             WHERE d.bureau_id = $1 AND d.starts_at < $3 AND d.ends_at > $2 AND (d.ended_at IS NULL OR d.ended_at > $2)
+             ORDER BY d.level, d.duty, d.staff_id"
+        ))
         .bind(bureau_id)
         .bind(at)
+        .bind(until)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(DutyShift {
-                    id: r.try_get("id").map_err(db_err)?,
-                    bureau_id: r.try_get("bureau_id").map_err(db_err)?,
-                    staff_id: r.try_get("staff_id").map_err(db_err)?,
-                    duty: r.try_get("duty").map_err(db_err)?,
-                    level: r.try_get("level").map_err(db_err)?,
-                    crew_name: r.try_get("crew_name").map_err(db_err)?,
-                    vehicle: r.try_get("vehicle").map_err(db_err)?,
-                    starts_at: r.try_get("starts_at").map_err(db_err)?,
-                    ends_at: r.try_get("ends_at").map_err(db_err)?,
-                    phone: r.try_get("phone").map_err(db_err)?,
-                })
-            })
-            .collect()
+        let shifts = rows.iter().map(duty_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let now = RosterCache::on_duty_at(&shifts, at);
+        self.roster_cache.put(generation, bureau_id, at, until, shifts);
+        Ok(now)
+    }
+
+    async fn roster(&self, bureau_id: &str, from: i64, to: i64) -> StoreResult<Vec<DutyShift>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DUTY_COLUMNS}, s.phone FROM duty_roster d LEFT JOIN staff s ON s.id = d.staff_id
+             WHERE d.bureau_id = $1 AND d.starts_at < $3 AND d.ends_at > $2
+             ORDER BY d.starts_at, d.level, d.duty, d.staff_id, d.id LIMIT 5000"
+        ))
+        .bind(bureau_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(duty_from_row).collect()
+    }
+
+    async fn get_shift(&self, id: &str) -> StoreResult<DutyShift> {
+        let row = sqlx::query(&format!(
+            "SELECT {DUTY_COLUMNS}, s.phone FROM duty_roster d LEFT JOIN staff s ON s.id = d.staff_id WHERE d.id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        duty_from_row(&row)
+    }
+
+    async fn add_shift(&self, s: &DutyShift) -> StoreResult<()> {
+        let r = sqlx::query(
+            "INSERT INTO duty_roster (id, bureau_id, staff_id, duty, level, crew_name, vehicle, starts_at, ends_at,
+                                      created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&s.id)
+        .bind(&s.bureau_id)
+        .bind(&s.staff_id)
+        .bind(&s.duty)
+        .bind(s.level)
+        .bind(&s.crew_name)
+        .bind(&s.vehicle)
+        .bind(s.starts_at)
+        .bind(s.ends_at)
+        .bind(s.created_at)
+        .bind(&s.created_by)
+        .execute(&self.writer)
+        .await;
+        self.roster_cache.clear();
+        r.map(|_| ()).map_err(db_err)
+    }
+
+    async fn end_shift(&self, id: &str, at: i64, by: &str) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE duty_roster SET ended_at = $2, ended_by = $3 WHERE id = $1 AND ended_at IS NULL AND ends_at > $2",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(by)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        self.roster_cache.clear();
+        if n == 1 {
+            return Ok(());
+        }
+        self.get_shift(id).await?;
+        Err(StoreError::Constraint { constraint: "duty_roster_ended".into() })
     }
 
     async fn upsert_articles(&self, articles: &[KnowledgeArticle]) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let mut n = 0;
         for a in articles {
-            n += sqlx::query(
-                "INSERT INTO knowledge_articles (id, kind, subtype, title, body, tags, updated_at, updated_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subtype = excluded.subtype,
-                   title = excluded.title, body = excluded.body, tags = excluded.tags,
-                   updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            let added = sqlx::query(
+                "INSERT INTO knowledge_articles (id, kind, subtype, title, body, tags, updated_at, updated_by, revision)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(&a.id)
             .bind(a.kind.map(|k| k.code()))
@@ -601,15 +755,106 @@ impl ServiceStore for SqlStore {
             .await
             .map_err(db_err)?
             .rows_affected();
+            if added == 1 {
+                insert_revision(&mut tx, &KnowledgeArticle { revision: 1, ..a.clone() }, "add").await?;
+            }
+            n += added;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(n)
     }
 
+    async fn get_article(&self, id: &str) -> StoreResult<KnowledgeArticle> {
+        let row = sqlx::query(&format!("SELECT {ARTICLE_COLUMNS} FROM knowledge_articles WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        article_from_row(&row)
+    }
+
+    async fn list_articles(&self, include_retired: bool, limit: u32) -> StoreResult<Vec<KnowledgeArticle>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {ARTICLE_COLUMNS} FROM knowledge_articles"));
+        if !include_retired {
+            qb.push(" WHERE retired_at IS NULL");
+        }
+        qb.push(" ORDER BY title, id LIMIT ");
+        qb.push_bind(i64::from(limit.clamp(1, 10_000)));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn revise_article(&self, a: &KnowledgeArticle, change: &str) -> StoreResult<KnowledgeArticle> {
+        let retire = match change {
+            "edit" => false,
+            "retire" => true,
+            other => return Err(StoreError::Database(format!("unknown knowledge-base change {other}"))),
+        };
+        let next = KnowledgeArticle {
+            revision: a.revision + 1,
+            retired_at: retire.then_some(a.updated_at),
+            ..a.clone()
+        };
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let n = sqlx::query(
+            "UPDATE knowledge_articles SET kind = $2, subtype = $3, title = $4, body = $5, tags = $6, updated_at = $7,
+               updated_by = $8, revision = $9, retired_at = $10
+             WHERE id = $1 AND revision = $11 AND retired_at IS NULL",
+        )
+        .bind(&next.id)
+        .bind(next.kind.map(|k| k.code()))
+        .bind(next.subtype.map(|s| s.code()))
+        .bind(&next.title)
+        .bind(&next.body)
+        .bind(&next.tags)
+        .bind(next.updated_at)
+        .bind(&next.updated_by)
+        .bind(next.revision)
+        .bind(next.retired_at)
+        .bind(a.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            drop(tx);
+            self.get_article(&a.id).await?;
+            return Err(StoreError::Constraint { constraint: ARTICLE_CONFLICT.into() });
+        }
+        insert_revision(&mut tx, &next, change).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(next)
+    }
+
+    async fn article_revisions(&self, id: &str) -> StoreResult<Vec<ArticleRevision>> {
+        let rows = sqlx::query(
+            "SELECT revision, change, at, by_staff, kind, subtype, title, body, tags FROM knowledge_revisions
+             WHERE article_id = $1 ORDER BY revision",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ArticleRevision {
+                    revision: r.try_get("revision").map_err(db_err)?,
+                    change: r.try_get("change").map_err(db_err)?,
+                    at: r.try_get("at").map_err(db_err)?,
+                    by: r.try_get("by_staff").map_err(db_err)?,
+                    kind: opt_coded("kind", r.try_get("kind").map_err(db_err)?, OrderKind::parse)?,
+                    subtype: opt_coded("subtype", r.try_get("subtype").map_err(db_err)?, SubType::parse)?,
+                    title: r.try_get("title").map_err(db_err)?,
+                    body: r.try_get("body").map_err(db_err)?,
+                    tags: r.try_get("tags").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
     async fn search_articles(&self, q: &str, kind: Option<OrderKind>, limit: u32) -> StoreResult<Vec<KnowledgeArticle>> {
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT id, kind, subtype, title, body, tags, updated_at, updated_by FROM knowledge_articles WHERE 1 = 1",
-        );
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("SELECT {ARTICLE_COLUMNS} FROM knowledge_articles WHERE retired_at IS NULL"));
         for word in q.split_whitespace().take(8) {
             let pattern = format!("%{}", like_prefix(&word.to_lowercase()));
             qb.push(" AND (LOWER(title) LIKE ");
@@ -628,19 +873,164 @@ impl ServiceStore for SqlStore {
         qb.push(" ORDER BY title, id LIMIT ");
         qb.push_bind(i64::from(limit.clamp(1, 500)));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(KnowledgeArticle {
-                    id: r.try_get("id").map_err(db_err)?,
-                    kind: opt_coded("kind", r.try_get("kind").map_err(db_err)?, OrderKind::parse)?,
-                    subtype: opt_coded("subtype", r.try_get("subtype").map_err(db_err)?, SubType::parse)?,
-                    title: r.try_get("title").map_err(db_err)?,
-                    body: r.try_get("body").map_err(db_err)?,
-                    tags: r.try_get("tags").map_err(db_err)?,
-                    updated_at: r.try_get("updated_at").map_err(db_err)?,
-                    updated_by: r.try_get("updated_by").map_err(db_err)?,
-                })
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn record_call(&self, c: &IncomingCall) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO screen_pops (agent_id, phone, at, posted_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (agent_id) DO UPDATE SET phone = excluded.phone, at = excluded.at, posted_by = excluded.posted_by",
+        )
+        .bind(&c.agent_id)
+        .bind(&c.phone)
+        .bind(c.at)
+        .bind(&c.posted_by)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn latest_call(&self, agent_id: &str) -> StoreResult<Option<IncomingCall>> {
+        let row = sqlx::query("SELECT agent_id, phone, at, posted_by FROM screen_pops WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| {
+            Ok(IncomingCall {
+                agent_id: r.try_get("agent_id").map_err(db_err)?,
+                phone: r.try_get("phone").map_err(db_err)?,
+                at: r.try_get("at").map_err(db_err)?,
+                posted_by: r.try_get("posted_by").map_err(db_err)?,
             })
+        })
+        .transpose()
+    }
+}
+
+const DUTY_COLUMNS: &str = "d.id, d.bureau_id, d.staff_id, d.duty, d.level, d.crew_name, d.vehicle, d.starts_at,
+    d.ends_at, d.created_at, d.created_by, d.ended_at, d.ended_by";
+
+fn duty_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<DutyShift> {
+    Ok(DutyShift {
+        id: r.try_get("id").map_err(db_err)?,
+        bureau_id: r.try_get("bureau_id").map_err(db_err)?,
+        staff_id: r.try_get("staff_id").map_err(db_err)?,
+        duty: r.try_get("duty").map_err(db_err)?,
+        level: r.try_get("level").map_err(db_err)?,
+        crew_name: r.try_get("crew_name").map_err(db_err)?,
+        vehicle: r.try_get("vehicle").map_err(db_err)?,
+        starts_at: r.try_get("starts_at").map_err(db_err)?,
+        ends_at: r.try_get("ends_at").map_err(db_err)?,
+        created_at: r.try_get("created_at").map_err(db_err)?,
+        created_by: r.try_get("created_by").map_err(db_err)?,
+        ended_at: r.try_get("ended_at").map_err(db_err)?,
+        ended_by: r.try_get("ended_by").map_err(db_err)?,
+        phone: r.try_get("phone").map_err(db_err)?,
+    })
+}
+
+const ARTICLE_COLUMNS: &str = "id, kind, subtype, title, body, tags, updated_at, updated_by, revision, retired_at";
+
+fn article_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<KnowledgeArticle> {
+    Ok(KnowledgeArticle {
+        id: r.try_get("id").map_err(db_err)?,
+        kind: opt_coded("kind", r.try_get("kind").map_err(db_err)?, OrderKind::parse)?,
+        subtype: opt_coded("subtype", r.try_get("subtype").map_err(db_err)?, SubType::parse)?,
+        title: r.try_get("title").map_err(db_err)?,
+        body: r.try_get("body").map_err(db_err)?,
+        tags: r.try_get("tags").map_err(db_err)?,
+        updated_at: r.try_get("updated_at").map_err(db_err)?,
+        updated_by: r.try_get("updated_by").map_err(db_err)?,
+        revision: r.try_get("revision").map_err(db_err)?,
+        retired_at: r.try_get("retired_at").map_err(db_err)?,
+    })
+}
+
+/// Appends a revision of an answer to its history, as it reads after the change.
+async fn insert_revision(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    a: &KnowledgeArticle,
+    change: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO knowledge_revisions (article_id, revision, change, at, by_staff, kind, subtype, title, body, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&a.id)
+    .bind(a.revision)
+    .bind(change)
+    .bind(a.updated_at)
+    .bind(&a.updated_by)
+    .bind(a.kind.map(|k| k.code()))
+    .bind(a.subtype.map(|s| s.code()))
+    .bind(&a.title)
+    .bind(&a.body)
+    .bind(&a.tags)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match db_err(e) {
+        StoreError::Constraint { .. } => StoreError::Constraint { constraint: ARTICLE_CONFLICT.into() },
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Who is on duty, kept for a few seconds per bureau: intake asks for every fault repair, and the
+/// answer changes only when the roster does. A roster change through this store clears it at
+/// once; the generation counter keeps a read that raced with a change from being cached after it.
+/// Another process's change shows within [`ROSTER_CACHE_SECS`].
+#[derive(Default)]
+struct RosterCache {
+    inner: std::sync::Mutex<RosterCacheInner>,
+}
+
+#[derive(Default)]
+struct RosterCacheInner {
+    generation: u64,
+    /// bureau → (read at, the window `[from, until)` of `at` covered, the shifts on duty at some
+    /// instant of it)
+    bureaus: std::collections::HashMap<String, (std::time::Instant, i64, i64, Vec<DutyShift>)>,
+}
+
+impl RosterCache {
+    /// How far ahead of the `at` asked for a read covers.
+    const WINDOW_SECS: i64 = 60;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RosterCacheInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn on_duty_at(shifts: &[DutyShift], at: i64) -> Vec<DutyShift> {
+        shifts
+            .iter()
+            .filter(|s| s.starts_at <= at && s.ends_at > at && s.ended_at.is_none_or(|e| e > at))
+            .cloned()
             .collect()
+    }
+
+    fn get(&self, bureau_id: &str, at: i64) -> Option<Vec<DutyShift>> {
+        let inner = self.lock();
+        let (read, from, until, shifts) = inner.bureaus.get(bureau_id)?;
+        let fresh = read.elapsed() < std::time::Duration::from_secs(ROSTER_CACHE_SECS as u64);
+        (fresh && *from <= at && at < *until).then(|| Self::on_duty_at(shifts, at))
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    fn put(&self, generation: u64, bureau_id: &str, from: i64, until: i64, shifts: Vec<DutyShift>) {
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            inner.bureaus.insert(bureau_id.to_string(), (std::time::Instant::now(), from, until, shifts));
+        }
+    }
+
+    fn clear(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.bureaus.clear();
     }
 }

@@ -43,7 +43,8 @@ pub struct WorkOrder {
     pub status: Status,
     pub paused_reason: Option<PauseReason>,
     pub paused_since: Option<i64>,
-    /// The number of events in the trail.
+    /// The `seq` of the latest event in the trail: 0 when just accepted (the acceptance is seq 0),
+    /// one more for each transition.
     pub version: i64,
     pub accepted_at: i64,
     pub accepted_by: String,
@@ -71,7 +72,7 @@ pub struct WorkOrder {
 /// One entry of an order's audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderEvent {
-    /// 1, 2, 3... in order.
+    /// 0 for the acceptance (written with the order), then 1, 2, 3... in order.
     pub seq: i64,
     pub at: i64,
     /// Staff id, or `system`.
@@ -164,7 +165,19 @@ pub struct DutyShift {
     pub crew_name: Option<String>,
     pub vehicle: Option<String>,
     pub starts_at: i64,
+    /// The planned end.
     pub ends_at: i64,
+    /// When and by whom the shift was put on the roster (`None` for rows from before 0012).
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// A shift ended early (or called off before it began): the planned times stay as they were,
+    /// and the shift no longer counts from `ended_at` on.
+    #[serde(default)]
+    pub ended_at: Option<i64>,
+    #[serde(default)]
+    pub ended_by: Option<String>,
     /// The staff member's phone from the register, read with the shift (not stored on it): what
     /// a dispatch SMS is sent to.
     #[serde(default)]
@@ -182,13 +195,73 @@ pub struct KnowledgeArticle {
     pub tags: String,
     pub updated_at: i64,
     pub updated_by: String,
+    /// 1 when added, one more for each edit or the retirement; every revision is kept
+    /// ([`ServiceStore::article_revisions`]).
+    #[serde(default = "first_revision")]
+    pub revision: i64,
+    /// Retired answers are no longer found by the search; they stay with their history.
+    #[serde(default)]
+    pub retired_at: Option<i64>,
+}
+
+fn first_revision() -> i64 {
+    1
+}
+
+/// One revision of a knowledge-base answer, as it read after the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleRevision {
+    pub revision: i64,
+    /// `add`, `edit` or `retire`.
+    pub change: String,
+    pub at: i64,
+    pub by: String,
+    pub kind: Option<OrderKind>,
+    pub subtype: Option<SubType>,
+    pub title: String,
+    pub body: String,
+    pub tags: String,
+}
+
+/// The constraint named when an answer was changed by someone else since it was read.
+pub const ARTICLE_CONFLICT: &str = "knowledge_articles_revision";
+
+/// An earlier order of a caller, as repeat detection needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PastOrder {
+    pub id: String,
+    pub kind: OrderKind,
+    pub subtype: Option<SubType>,
+    pub matter: Option<String>,
+    pub accepted_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+/// What intake reads about a caller, in one statement: the customer (when an account number was
+/// given and it is in scope) and their orders accepted since a time, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerHistory {
+    pub customer: Option<bureau_domain::register::Customer>,
+    pub orders: Vec<PastOrder>,
+}
+
+/// The latest call the phone system reported ringing at an agent (the screen pop).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingCall {
+    /// The staff member the call rang at.
+    pub agent_id: String,
+    pub phone: String,
+    pub at: i64,
+    /// Who posted it (the phone system's login).
+    pub posted_by: String,
 }
 
 #[async_trait]
 pub trait ServiceStore {
-    /// Stores a newly accepted order with its deadlines and the notifications it causes (the duty
-    /// roster paged about a fault repair), all in one transaction: a crash leaves either all of
-    /// them or none. A notification whose key is already in the outbox is not stored again; any
+    /// Stores a newly accepted order with its deadlines, the first entry of its trail (the
+    /// acceptance, seq 0: `accepted_by`, `accepted_at` and the channel) and the notifications it
+    /// causes (the duty roster paged about a fault repair), all in one transaction: a crash leaves
+    /// either all of them or none. A notification whose key is already in the outbox is not stored again; any
     /// other failure writes nothing at all.
     async fn create_work_order(
         &self,
@@ -201,6 +274,17 @@ pub trait ServiceStore {
     /// changes.
     async fn transition_work_order(&self, t: &Transition) -> StoreResult<()>;
     async fn get_work_order(&self, id: &str) -> StoreResult<WorkOrder>;
+    /// Intake's read, one statement: the customer `customer_id` in `scope` (if given) with their
+    /// orders accepted at or after `since`; without an account number, the orders from
+    /// `caller_phone`. At most `limit` orders, newest first.
+    async fn caller_history(
+        &self,
+        scope: &Scope,
+        customer_id: Option<&str>,
+        caller_phone: &str,
+        since: i64,
+        limit: u32,
+    ) -> StoreResult<CallerHistory>;
     async fn work_order_events(&self, id: &str) -> StoreResult<Vec<OrderEvent>>;
     async fn work_order_deadlines(&self, id: &str) -> StoreResult<Vec<OrderDeadline>>;
     async fn list_work_orders(&self, q: &OrderQuery) -> StoreResult<Vec<WorkOrder>>;
@@ -217,15 +301,50 @@ pub trait ServiceStore {
     ) -> StoreResult<Vec<DeadlineTally>>;
 
     async fn upsert_duty(&self, shifts: &[DutyShift]) -> StoreResult<u64>;
-    /// Shifts of a bureau covering the instant `at`, by level then duty.
+    /// Shifts of a bureau covering the instant `at` and not ended before it, by level then duty.
+    /// May answer from a cache of a few seconds ([`ROSTER_CACHE_SECS`]) that every roster change
+    /// made through this store clears at once; a change made by another process shows within
+    /// that time.
     async fn on_duty(&self, bureau_id: &str, at: i64) -> StoreResult<Vec<DutyShift>>;
+    /// Shifts of a bureau that overlap `[from, to)`, ended ones included, by start then level.
+    async fn roster(&self, bureau_id: &str, from: i64, to: i64) -> StoreResult<Vec<DutyShift>>;
+    async fn get_shift(&self, id: &str) -> StoreResult<DutyShift>;
+    /// Adds a shift (its `created_at`/`created_by` set); an id already on the roster, or an
+    /// unknown staff member or bureau, is a constraint error and changes nothing.
+    async fn add_shift(&self, shift: &DutyShift) -> StoreResult<()>;
+    /// Ends a shift at `at` (before its planned end) unless it was already ended:
+    /// `NotFound`, or `Constraint { constraint: "duty_roster_ended" }` and nothing changes.
+    async fn end_shift(&self, id: &str, at: i64, by: &str) -> StoreResult<()>;
 
+    /// Adds the answers not yet in the base (by id), each with its first revision; an id already
+    /// there is left as it is (edits go through [`ServiceStore::revise_article`]).
     async fn upsert_articles(&self, articles: &[KnowledgeArticle]) -> StoreResult<u64>;
-    /// Articles whose title, body or tags contain every word of `q`.
+    async fn get_article(&self, id: &str) -> StoreResult<KnowledgeArticle>;
+    /// Every answer (retired ones too when asked), by title.
+    async fn list_articles(&self, include_retired: bool, limit: u32) -> StoreResult<Vec<KnowledgeArticle>>;
+    /// Writes the next revision of an answer (`article.revision` is the one it was read at; the
+    /// stored one becomes one more), appending it to the history: `change` is `edit` or `retire`
+    /// (`retire` keeps the text and sets `retired_at`). Someone else's change in between is a
+    /// [`ARTICLE_CONFLICT`] constraint error and nothing changes; so is any change to a retired
+    /// answer.
+    async fn revise_article(&self, article: &KnowledgeArticle, change: &str)
+        -> StoreResult<KnowledgeArticle>;
+    /// Every revision of an answer, oldest first.
+    async fn article_revisions(&self, id: &str) -> StoreResult<Vec<ArticleRevision>>;
+    /// Articles not retired whose title, body or tags contain every word of `q`.
     async fn search_articles(
         &self,
         q: &str,
         kind: Option<OrderKind>,
         limit: u32,
     ) -> StoreResult<Vec<KnowledgeArticle>>;
+
+    /// Records a call ringing at an agent (the phone system's screen pop); it replaces that
+    /// agent's previous one. An unknown agent is a constraint error.
+    async fn record_call(&self, call: &IncomingCall) -> StoreResult<()>;
+    /// The latest call that rang at an agent.
+    async fn latest_call(&self, agent_id: &str) -> StoreResult<Option<IncomingCall>>;
 }
+
+/// How long [`ServiceStore::on_duty`] may answer from memory, in seconds.
+pub const ROSTER_CACHE_SECS: i64 = 2;

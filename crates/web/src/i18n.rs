@@ -65,6 +65,8 @@ pub const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::bill_exceptions::TEXTS,
     crate::pages::grid::TEXTS,
     crate::pages::service::TEXTS,
+    crate::pages::roster::TEXTS,
+    crate::pages::knowledge::TEXTS,
     crate::pages::payments::TEXTS,
     crate::pages::bank::TEXTS,
     crate::pages::portal::TEXTS,

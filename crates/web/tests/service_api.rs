@@ -70,7 +70,7 @@ async fn work_orders_deadlines_roster_lookup_and_report_over_http() -> anyhow::R
         assert_eq!(mine[0]["id"], id.as_str());
         let v: Value = app.get(&format!("/api/v1/work-orders/{id}"), &agent).await?.json().await?;
         assert_eq!(v["order"]["status"], "taken");
-        assert_eq!(v["events"].as_array().unwrap().len(), 2);
+        assert_eq!(v["events"].as_array().unwrap().len(), 3, "accept, dispatch, take");
         assert_eq!(v["allowed"], json!(["arrive", "pause"]));
         assert_eq!(app.get("/api/v1/work-orders/W-none", &agent).await?.status(), 404);
 

@@ -140,11 +140,17 @@ async fn agent_accepts_a_fault_repair_and_the_crew_works_it_on_the_mobile_page()
         .into_iter()
         .map(|e| (e.event.code().to_string(), e.actor))
         .collect();
-    let expect: Vec<(String, String)> =
-        [("dispatch", "agent"), ("take", "crew"), ("arrive", "crew"), ("restore", "crew"), ("reply", "crew")]
-            .iter()
-            .map(|(e, a)| (e.to_string(), a.to_string()))
-            .collect();
+    let expect: Vec<(String, String)> = [
+        ("accept", "agent"),
+        ("dispatch", "agent"),
+        ("take", "crew"),
+        ("arrive", "crew"),
+        ("restore", "crew"),
+        ("reply", "crew"),
+    ]
+    .iter()
+    .map(|(e, a)| (e.to_string(), a.to_string()))
+    .collect();
     assert_eq!(trail, expect);
     let reply = app.db.store.work_order_events(&id).await?.pop().and_then(|e| e.detail).unwrap_or_default();
     assert!(reply.contains("表箱内空开跳闸") && reply.contains("供电公司"), "{reply}");

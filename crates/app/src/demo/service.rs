@@ -241,6 +241,10 @@ async fn roster(store: &DynStore, from: jiff::civil::Date, to: jiff::civil::Date
                     vehicle,
                     starts_at: s,
                     ends_at: e,
+                    created_at: None,
+                    created_by: Some("system".into()),
+                    ended_at: None,
+                    ended_by: None,
                     phone: None,
                 }
             };
@@ -280,6 +284,8 @@ async fn knowledge(store: &DynStore) -> AppResult<()> {
         tags: tags.into(),
         updated_at: 1_780_000_000,
         updated_by: "system".into(),
+        revision: 1,
+        retired_at: None,
     };
     let articles = vec![
         a("KB-0001", "consultation", "tariff", "居民阶梯电价怎么计算", "居民生活用电按年度阶梯计价：第一档电量执行基础电价，第二档、第三档分别加价。具体档位和电价以本省价格主管部门文件为准，可在营业厅或网上国网查询。", "阶梯 电价 居民 tariff tiers"),

@@ -146,73 +146,165 @@ pub struct ShiftInput {
     pub ends_at: String,
 }
 
-/// Puts shifts on the duty roster (production leaders, dispatchers, managers). Every row is
-/// checked; errors name `shifts[i].field`.
-pub async fn set_roster(store: &DynStore, actor: &Actor, shifts: &[ShiftInput]) -> AppResult<u64> {
-    actor.require_any(&[Role::ProductionLeader, Role::Dispatcher, Role::Manager])?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    for (i, s) in shifts.iter().enumerate() {
-        let f = |name: &str| format!("shifts[{i}].{name}");
-        let bureau_id =
-            s.bureau_id.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| actor.bureau_id.clone());
-        if bureau_id.is_empty() {
-            errors.push(FieldError::required(&f("bureau_id")));
-        } else if !actor.scope.allows(&bureau_id) {
-            return Err(AppError::Forbidden);
-        }
-        match store.get_staff(&s.staff_id).await {
+/// Who may change the duty roster.
+const ROSTER_ROLES: &[Role] = &[Role::ProductionLeader, Role::Dispatcher, Role::Manager];
+
+/// Checks one shift to put on the roster; errors name `{prefix}field`.
+async fn check_shift(
+    store: &DynStore,
+    actor: &Actor,
+    prefix: &str,
+    s: &ShiftInput,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<DutyShift> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let bureau_id = s.bureau_id.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| actor.bureau_id.clone());
+    if bureau_id.is_empty() {
+        errors.push(FieldError::required(&f("bureau_id")));
+    } else if !actor.scope.allows(&bureau_id) {
+        return Err(AppError::Forbidden);
+    }
+    let staff_id = s.staff_id.trim();
+    if staff_id.is_empty() {
+        errors.push(FieldError::required(&f("staff_id")));
+    } else {
+        match store.get_staff(staff_id).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => errors.push(FieldError::new(
                 &f("staff_id"),
                 "not_found",
-                format!("员工 {} 不存在", s.staff_id),
-                format!("no staff member {}", s.staff_id),
+                format!("员工 {staff_id} 不存在"),
+                format!("no staff member {staff_id}"),
             )),
             Err(e) => return Err(e.into()),
         }
-        if !matches!(s.duty.as_str(), "leader" | "crew" | "supervisor") {
+    }
+    if !matches!(s.duty.as_str(), "leader" | "crew" | "supervisor") {
+        errors.push(FieldError::invalid(
+            &f("duty"),
+            "值班类别应为 leader（生产领导）、crew（抢修队）或 supervisor（值班长）",
+            "duty must be leader, crew or supervisor",
+        ));
+    }
+    if !(0..=5).contains(&s.level) {
+        errors.push(FieldError::invalid(
+            &f("level"),
+            "升级级别应在0到5之间",
+            "level must be between 0 and 5",
+        ));
+    }
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    for (name, v) in [("crew_name", &s.crew_name), ("vehicle", &s.vehicle)] {
+        if text(v).is_some_and(|v| v.chars().count() > 50) {
+            errors.push(FieldError::invalid(&f(name), "不能超过50个字符", "must be at most 50 characters"));
+        }
+    }
+    let starts = beijing::parse_rfc3339(&f("starts_at"), &s.starts_at).map_err(|e| errors.push(e)).ok();
+    let ends = beijing::parse_rfc3339(&f("ends_at"), &s.ends_at).map_err(|e| errors.push(e)).ok();
+    if let (Some(a), Some(b)) = (starts, ends) {
+        if b <= a {
             errors.push(FieldError::invalid(
-                &f("duty"),
-                "值班类别应为 leader（生产领导）、crew（抢修队）或 supervisor（值班长）",
-                "duty must be leader, crew or supervisor",
+                &f("ends_at"),
+                "班次结束应晚于开始",
+                "a shift must end after it starts",
             ));
         }
-        if !(0..=5).contains(&s.level) {
-            errors.push(FieldError::invalid(
-                &f("level"),
-                "升级级别应在0到5之间",
-                "level must be between 0 and 5",
-            ));
-        }
-        let starts = beijing::parse_rfc3339(&f("starts_at"), &s.starts_at).map_err(|e| errors.push(e)).ok();
-        let ends = beijing::parse_rfc3339(&f("ends_at"), &s.ends_at).map_err(|e| errors.push(e)).ok();
-        if let (Some(a), Some(b)) = (starts, ends) {
-            if b <= a {
-                errors.push(FieldError::invalid(
-                    &f("ends_at"),
-                    "班次结束应晚于开始",
-                    "a shift must end after it starts",
-                ));
-            }
-        }
-        rows.push(DutyShift {
-            id: s.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(|| outbox::new_id("D")),
-            bureau_id,
-            staff_id: s.staff_id.clone(),
-            duty: s.duty.clone(),
-            level: s.level,
-            crew_name: s.crew_name.clone(),
-            vehicle: s.vehicle.clone(),
-            starts_at: starts.map_or(0, |t| t.as_second()),
-            ends_at: ends.map_or(0, |t| t.as_second()),
-            phone: None,
-        });
+    }
+    Ok(DutyShift {
+        id: s.id.clone().filter(|x| !x.is_empty()).unwrap_or_else(|| outbox::new_id("D")),
+        bureau_id,
+        staff_id: staff_id.to_string(),
+        duty: s.duty.clone(),
+        level: s.level,
+        crew_name: text(&s.crew_name),
+        vehicle: text(&s.vehicle),
+        starts_at: starts.map_or(0, |t| t.as_second()),
+        ends_at: ends.map_or(0, |t| t.as_second()),
+        created_at: None,
+        created_by: None,
+        ended_at: None,
+        ended_by: None,
+        phone: None,
+    })
+}
+
+/// Puts shifts on the duty roster (production leaders, dispatchers, managers): a whole roster at
+/// once, a shift given with the id of one already there replacing it (the import path; the pages
+/// use [`add_shift`] and [`end_shift`], which keep what was planned). Every row is checked; errors
+/// name `shifts[i].field`.
+pub async fn set_roster(store: &DynStore, actor: &Actor, shifts: &[ShiftInput]) -> AppResult<u64> {
+    actor.require_any(ROSTER_ROLES)?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    for (i, s) in shifts.iter().enumerate() {
+        rows.push(check_shift(store, actor, &format!("shifts[{i}]."), s, &mut errors).await?);
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
     Ok(store.upsert_duty(&rows).await?)
+}
+
+/// Adds one shift to the roster at `now`, recording who added it. The shift gets a new id.
+pub async fn add_shift(store: &DynStore, actor: &Actor, s: &ShiftInput, now: i64) -> AppResult<DutyShift> {
+    actor.require_any(ROSTER_ROLES)?;
+    let mut errors = Vec::new();
+    let input = ShiftInput { id: None, ..s.clone() };
+    let mut shift = check_shift(store, actor, "", &input, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    shift.created_at = Some(now);
+    shift.created_by = Some(actor.staff_id.clone());
+    store.add_shift(&shift).await?;
+    Ok(store.get_shift(&shift.id).await?)
+}
+
+/// Ends a shift at `now`: someone goes off duty early, or a planned shift is called off. The
+/// planned times stay on the roster; a shift already over or ended is a `conflict` naming `id`.
+pub async fn end_shift(store: &DynStore, actor: &Actor, id: &str, now: i64) -> AppResult<DutyShift> {
+    actor.require_any(ROSTER_ROLES)?;
+    let shift = store.get_shift(id).await.map_err(|e| AppError::or_not_found(e, "shift", id))?;
+    actor.require_bureau(&shift.bureau_id)?;
+    match store.end_shift(id, now, &actor.staff_id).await {
+        Ok(()) => Ok(store.get_shift(id).await?),
+        Err(StoreError::Constraint { .. }) => Err(AppError::Conflict(FieldError::new(
+            "id",
+            "conflict",
+            "该班次已结束，无需再结束",
+            "the shift is already over or ended",
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The roster of the actor's bureau (or `bureau_id` in their scope) overlapping `[from, to)`,
+/// ended shifts included, for the roster page.
+pub async fn roster(
+    store: &DynStore,
+    actor: &Actor,
+    bureau_id: Option<&str>,
+    from: i64,
+    to: i64,
+) -> AppResult<Vec<DutyShift>> {
+    actor.require_any(&[
+        Role::ProductionLeader,
+        Role::Dispatcher,
+        Role::Manager,
+        Role::Agent,
+        Role::RepairCrew,
+    ])?;
+    let bureau = bureau_id.filter(|b| !b.is_empty()).unwrap_or(&actor.bureau_id);
+    actor.require_bureau(bureau)?;
+    if to <= from || to - from > 92 * 86_400 {
+        return Err(FieldError::invalid(
+            "to",
+            "查询区间应晚于开始且不超过92天",
+            "'to' must be after 'from' and at most 92 days later",
+        )
+        .into());
+    }
+    Ok(store.roster(bureau, from, to).await?)
 }
 
 /// Who is on duty in the actor's bureau at `now`.

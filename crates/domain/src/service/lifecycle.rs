@@ -44,8 +44,11 @@ coded_enum!(
 );
 
 coded_enum!(
-    /// What can happen to a work order.
+    /// What can happen to a work order. `accept` is the first entry of every trail (seq 0, written
+    /// with the order at intake: who accepted it, when, through which channel); it is never an
+    /// action on an existing order.
     Action, "event" {
+        Accept = "accept", "受理", "Accept";
         Dispatch = "dispatch", "派单", "Dispatch";
         Take = "take", "接单", "Take";
         Arrive = "arrive", "到达现场", "Arrive";

@@ -13,7 +13,6 @@ mod service;
 mod session;
 
 pub use dto::*;
-pub use service::latest_call as service_latest_call;
 
 use crate::AppState;
 use utoipa::OpenApi;
@@ -98,7 +97,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(service::sla_deadlines))
         .routes(routes!(service::report))
         .routes(routes!(service::set_roster, service::on_duty))
+        .routes(routes!(service::roster, service::add_shift))
+        .routes(routes!(service::end_shift))
         .routes(routes!(service::search_knowledge))
+        .routes(routes!(service::list_articles, service::add_article))
+        .routes(routes!(service::get_article, service::edit_article))
+        .routes(routes!(service::retire_article))
         .routes(routes!(service::lookup))
         .routes(routes!(service::screen_pop, service::my_call))
         .routes(routes!(payments::account))

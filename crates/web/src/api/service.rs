@@ -10,14 +10,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use bureau_app::service::{self as svc, dispatch, knowledge};
+use bureau_app::service::{self as svc, dispatch, knowledge, screen_pop};
 use bureau_domain::error::FieldError;
-use bureau_domain::org::Role;
 use bureau_store::OrderQuery;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use utoipa::{IntoParams, ToSchema};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -351,20 +348,7 @@ pub async fn set_roster(
     body: JsonBody<Vec<ShiftBody>>,
 ) -> ApiResult<Json<Value>> {
     let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
-    let shifts: Vec<dispatch::ShiftInput> = b
-        .into_iter()
-        .map(|s| dispatch::ShiftInput {
-            id: s.id,
-            bureau_id: s.bureau_id,
-            staff_id: s.staff_id,
-            duty: s.duty,
-            level: s.level,
-            crew_name: s.crew_name,
-            vehicle: s.vehicle,
-            starts_at: s.starts_at,
-            ends_at: s.ends_at,
-        })
-        .collect();
+    let shifts: Vec<dispatch::ShiftInput> = b.into_iter().map(shift_input).collect();
     let n = dispatch::set_roster(&state.store, &user.actor, &shifts)
         .await
         .map_err(|e| ApiError::new(e, user.lang))?;
@@ -433,14 +417,9 @@ pub struct IncomingCall {
     pub agent: Option<String>,
 }
 
-/// The latest incoming call per agent, for the intake screen to pick up.
-fn calls() -> &'static Mutex<HashMap<String, (i64, String)>> {
-    static CALLS: std::sync::OnceLock<Mutex<HashMap<String, (i64, String)>>> = std::sync::OnceLock::new();
-    CALLS.get_or_init(Mutex::default)
-}
-
 /// Screen pop: the phone system posts an incoming call's number; the answer is the lookup for that
-/// number, and the agent's intake screen shows it (GET this path).
+/// number, and the agent's intake screen shows it (GET this path). The call is stored, so every
+/// server process shows it and it survives a restart.
 #[utoipa::path(post, path = "/api/v1/service/screen-pop", tag = "service", request_body = IncomingCall, security(("bearer" = [])),
     responses((status = 200, body = Object, description = "the lookup for the number"), (status = 422, body = ErrorResponse)))]
 pub async fn screen_pop(
@@ -449,34 +428,217 @@ pub async fn screen_pop(
     body: JsonBody<IncomingCall>,
 ) -> ApiResult<Json<Value>> {
     let Json(c) = body.map_err(|e| bad_json(e, user.lang))?;
-    user.actor
-        .require_any(&[Role::Agent, Role::Dispatcher, Role::Manager])
+    let l = screen_pop::incoming(&state.store, &user.actor, &c.phone, c.agent.as_deref(), now())
+        .await
         .map_err(|e| ApiError::new(e, user.lang))?;
-    let phone = c.phone.trim().to_string();
-    if phone.is_empty() || !phone.chars().all(|ch| ch.is_ascii_digit() || ch == '-' || ch == '+') {
-        return Err(ApiError::new(
-            FieldError::invalid("phone", "来电号码无效", "the caller's number is not a phone number").into(),
-            user.lang,
-        ));
-    }
-    let agent = c.agent.filter(|a| !a.is_empty()).unwrap_or_else(|| user.actor.staff_id.clone());
-    let l = svc::lookup(&state.store, &user.actor, &phone).await.map_err(|e| ApiError::new(e, user.lang))?;
-    calls().lock().unwrap_or_else(|p| p.into_inner()).insert(agent, (now(), phone));
     Ok(json(&l))
 }
 
 /// The latest call that rang at the caller (the intake screen polls this).
 #[utoipa::path(get, path = "/api/v1/service/screen-pop", tag = "service", security(("bearer" = [])),
     responses((status = 200, body = Object, description = "{phone, at} or null")))]
-pub async fn my_call(ApiStaff(user): ApiStaff) -> ApiResult<Json<Value>> {
-    let got = calls().lock().unwrap_or_else(|p| p.into_inner()).get(&user.actor.staff_id).cloned();
+pub async fn my_call(State(state): State<AppState>, ApiStaff(user): ApiStaff) -> ApiResult<Json<Value>> {
+    let got = screen_pop::latest(&state.store, &user.actor).await.map_err(|e| ApiError::new(e, user.lang))?;
     Ok(Json(match got {
-        Some((at, phone)) => serde_json::json!({ "phone": phone, "at": at }),
+        Some(c) => serde_json::json!({ "phone": c.phone, "at": c.at }),
         None => Value::Null,
     }))
 }
 
-/// The number of the latest call that rang at `agent`, for the intake page.
-pub fn latest_call(agent: &str) -> Option<String> {
-    calls().lock().unwrap_or_else(|p| p.into_inner()).get(agent).map(|(_, phone)| phone.clone())
+#[derive(Deserialize, IntoParams)]
+pub struct RosterParams {
+    /// RFC 3339; default a day ago.
+    pub from: Option<String>,
+    /// RFC 3339; default a week from now.
+    pub to: Option<String>,
+    /// Default: the caller's bureau.
+    pub bureau_id: Option<String>,
+}
+
+fn shift_input(s: ShiftBody) -> dispatch::ShiftInput {
+    dispatch::ShiftInput {
+        id: s.id,
+        bureau_id: s.bureau_id,
+        staff_id: s.staff_id,
+        duty: s.duty,
+        level: s.level,
+        crew_name: s.crew_name,
+        vehicle: s.vehicle,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+    }
+}
+
+/// The duty roster overlapping `[from, to)`: every shift with its leaders, crews, vehicles and
+/// escalation level, ended ones included (with who ended them and when).
+#[utoipa::path(get, path = "/api/v1/duty-roster/shifts", tag = "service", params(RosterParams), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "array of shifts"), (status = 422, body = ErrorResponse)))]
+pub async fn roster(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    p: QueryOf<RosterParams>,
+) -> ApiResult<Json<Value>> {
+    let Query(p) = p.map_err(|e| bad_query(e, user.lang))?;
+    let e = |e: bureau_app::AppError| ApiError::new(e, user.lang);
+    let t = now();
+    let when = |field: &str, v: &Option<String>, default: i64| match v.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => bureau_domain::calendar::beijing::parse_rfc3339(field, v).map(|t| t.as_second()),
+        None => Ok(default),
+    };
+    let from = when("from", &p.from, t - 86_400).map_err(|x| e(x.into()))?;
+    let to = when("to", &p.to, t + 7 * 86_400).map_err(|x| e(x.into()))?;
+    let rows =
+        dispatch::roster(&state.store, &user.actor, p.bureau_id.as_deref(), from, to).await.map_err(e)?;
+    Ok(json(&rows))
+}
+
+/// Adds one shift to the roster (who added it and when are recorded); answers the shift.
+#[utoipa::path(post, path = "/api/v1/duty-roster/shifts", tag = "service", request_body = ShiftBody, security(("bearer" = [])),
+    responses((status = 201, body = Object, description = "the shift"), (status = 422, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn add_shift(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    body: JsonBody<ShiftBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
+    let s = dispatch::add_shift(&state.store, &user.actor, &shift_input(b), now())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok((StatusCode::CREATED, json(&s)))
+}
+
+/// Ends a shift now (someone goes off duty early, or a planned shift is called off); the planned
+/// times stay on the roster. A shift already over is a 409.
+#[utoipa::path(post, path = "/api/v1/duty-roster/shifts/{id}/end", tag = "service", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "the shift"), (status = 409, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn end_shift(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let s = dispatch::end_shift(&state.store, &user.actor, &id, now())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(json(&s))
+}
+
+/// A knowledge-base answer as a manager writes it.
+#[derive(Deserialize, ToSchema)]
+pub struct ArticleBody {
+    /// The kind of order it answers (empty: any).
+    pub kind: Option<String>,
+    pub subtype: Option<String>,
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub tags: String,
+    /// Edits: the revision the edit was made on (a change by someone else since is a 409).
+    pub revision: Option<i64>,
+}
+
+impl ArticleBody {
+    fn input(&self) -> knowledge::ArticleInput {
+        knowledge::ArticleInput {
+            kind: self.kind.clone(),
+            subtype: self.subtype.clone(),
+            title: self.title.clone(),
+            body: self.body.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+/// The revision a change was made on.
+#[derive(Deserialize, ToSchema)]
+pub struct RevisionBody {
+    pub revision: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ArticleListParams {
+    /// Include retired answers.
+    #[serde(default)]
+    pub retired: bool,
+}
+
+fn revision_required(lang: bureau_domain::i18n::Lang) -> ApiError {
+    ApiError::new(FieldError::required("revision").into(), lang)
+}
+
+/// Every knowledge-base answer, by title (retired ones with `retired=true`).
+#[utoipa::path(get, path = "/api/v1/knowledge/articles", tag = "service", params(ArticleListParams), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "array of articles")))]
+pub async fn list_articles(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    p: QueryOf<ArticleListParams>,
+) -> ApiResult<Json<Value>> {
+    let Query(p) = p.map_err(|e| bad_query(e, user.lang))?;
+    let rows = knowledge::list(&state.store, &user.actor, p.retired)
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(json(&rows))
+}
+
+/// Adds an answer (managers); answers it at revision 1.
+#[utoipa::path(post, path = "/api/v1/knowledge/articles", tag = "service", request_body = ArticleBody, security(("bearer" = [])),
+    responses((status = 201, body = Object, description = "the article"), (status = 422, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn add_article(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    body: JsonBody<ArticleBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
+    let a = knowledge::add(&state.store, &user.actor, &b.input(), now())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok((StatusCode::CREATED, json(&a)))
+}
+
+/// An answer with every revision of it.
+#[utoipa::path(get, path = "/api/v1/knowledge/articles/{id}", tag = "service", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "{article, revisions}"), (status = 404, body = ErrorResponse)))]
+pub async fn get_article(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let h =
+        knowledge::history(&state.store, &user.actor, &id).await.map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(json(&h))
+}
+
+/// Edits an answer: a new revision, the old ones kept. `revision` is the one the edit was made on.
+#[utoipa::path(put, path = "/api/v1/knowledge/articles/{id}", tag = "service", params(("id" = String, Path)),
+    request_body = ArticleBody, security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "the article"), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+pub async fn edit_article(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+    body: JsonBody<ArticleBody>,
+) -> ApiResult<Json<Value>> {
+    let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
+    let revision = b.revision.ok_or_else(|| revision_required(user.lang))?;
+    let a = knowledge::edit(&state.store, &user.actor, &id, revision, &b.input(), now())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(json(&a))
+}
+
+/// Retires an answer: kept with its history, no longer found by the search.
+#[utoipa::path(post, path = "/api/v1/knowledge/articles/{id}/retire", tag = "service", params(("id" = String, Path)),
+    request_body = RevisionBody, security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "the article"), (status = 409, body = ErrorResponse)))]
+pub async fn retire_article(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+    body: JsonBody<RevisionBody>,
+) -> ApiResult<Json<Value>> {
+    let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
+    let a = knowledge::retire(&state.store, &user.actor, &id, b.revision, now())
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(json(&a))
 }

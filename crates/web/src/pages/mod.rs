@@ -20,9 +20,11 @@ pub(crate) mod bank;
 pub(crate) mod bill_exceptions;
 pub(crate) mod billing;
 pub mod grid;
+pub(crate) mod knowledge;
 pub(crate) mod payments;
 pub mod portal;
 mod portal_chart;
+pub(crate) mod roster;
 pub(crate) mod service;
 
 pub fn router() -> Router<AppState> {
@@ -46,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .merge(bank::router())
         .merge(grid::router())
         .merge(service::router())
+        .merge(roster::router())
+        .merge(knowledge::router())
         .merge(portal::router())
 }
 

@@ -200,7 +200,7 @@ async fn intake_screen(
 ) -> Result<IntakePage, AppError> {
     let lang = user.lang;
     let now = bureau_app::auth::now_unix();
-    let call = crate::api::service_latest_call(&user.actor.staff_id);
+    let call = svc::screen_pop::latest(&state.store, &user.actor).await?.map(|c| c.phone);
     let q = if q.is_empty() { call.clone().unwrap_or_default() } else { q.to_string() };
     let mut found = Vec::new();
     if !q.trim().is_empty() {
