@@ -29,6 +29,8 @@ pub struct AppState {
     pub customers: Arc<customer_auth::CustomerCache>,
     /// Rate limits of customer logins and code requests (per process; see `bureau_app::portal::limit`).
     pub limits: Arc<bureau_app::portal::PortalLimits>,
+    /// Bill runs started from the web, running in the background.
+    pub bill_runs: Arc<bureau_app::billing::jobs::BillRunJobs>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             grid: Arc::default(),
             customers: Arc::default(),
             limits: Arc::default(),
+            bill_runs: Arc::default(),
         }
     }
 }

@@ -37,15 +37,24 @@ async fn quote_run_bill_rebill_and_readings() -> anyhow::Result<()> {
         assert_eq!(e["error"]["field"], "tariff");
 
         // The demo has bills up to 2026-09; the newcomer runs 2026-10.
-        let r = app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-10"})).await?;
-        assert_eq!(r.status(), 200, "{backend}");
-        let s: Value = r.json().await?;
+        // The run goes to the background (202) and its job is polled to the end.
+        let job = app.bill_run(&clerk, &json!({"period": "2026-10"})).await?;
+        assert_eq!(job["state"], "done", "{backend}: {job}");
+        assert_eq!(job["customers_done"], job["customers_total"], "{job}");
+        let s = job["summary"].clone();
         let issued = s["bills"].as_u64().unwrap();
         assert!(issued > 200, "{s}");
         assert_eq!(s["period_bills"].as_u64().unwrap() + s["open_exceptions"].as_u64().unwrap(), 300, "{s}");
-        let again: Value =
-            app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-10"})).await?.json().await?;
+        let again = app.bill_run(&clerk, &json!({"period": "2026-10"})).await?["summary"].clone();
         assert_eq!(again["bills"], 0, "a second run issues nothing");
+        // The run page follows a job: its summary once done.
+        let page = app
+            .get(&format!("/billing/run?period=2026-10&job={}", job["id"].as_str().unwrap()), &clerk)
+            .await?;
+        assert!(page.text().await?.contains("id=\"run-summary\""), "{backend}");
+        let r =
+            app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-10", "book": "NOPE"})).await?;
+        assert_eq!(r.status(), 422, "an unknown book is refused before anything starts");
         assert_eq!(again["period_bills"], s["period_bills"]);
         let r = app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-13"})).await?;
         assert_eq!(r.status(), 422);

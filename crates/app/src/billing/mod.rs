@@ -14,6 +14,7 @@ mod compute;
 mod compute_tests;
 pub mod exceptions;
 pub mod extras;
+pub mod jobs;
 pub mod readings;
 
 pub use compute::{bill_account, Ctx, Outcome};

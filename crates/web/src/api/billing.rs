@@ -162,24 +162,103 @@ impl From<&billing::RunSummary> for RunSummary {
     }
 }
 
-/// Runs the period's bills (idempotent: a second run issues nothing new). Counter clerks and
-/// managers.
+/// A bill run started from the web: it runs in the background; poll it until `state` is no
+/// longer `running`.
+#[derive(Serialize, ToSchema)]
+pub struct RunJob {
+    pub id: String,
+    pub period: String,
+    pub book: Option<String>,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    pub started_by: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// Customers computed so far, of those without a bill when the run started.
+    pub customers_done: u64,
+    pub customers_total: u64,
+    /// Live bills and open exceptions of the period (read from the database as the run writes).
+    pub period_bills: u64,
+    pub open_exceptions: u64,
+    /// The run's summary once done.
+    pub summary: Option<RunSummary>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl RunJob {
+    pub async fn new(
+        state: &AppState,
+        user: &crate::auth::StaffUser,
+        j: &billing::jobs::JobStatus,
+    ) -> Result<RunJob, ApiError> {
+        let totals = state
+            .store
+            .period_totals(&user.actor.scope, &j.period)
+            .await
+            .map_err(|e| ApiError::new(e.into(), user.lang))?;
+        Ok(RunJob {
+            id: j.id.clone(),
+            period: j.period.clone(),
+            book: j.book_id.clone(),
+            state: match j.state {
+                billing::jobs::JobState::Running => "running",
+                billing::jobs::JobState::Done => "done",
+                billing::jobs::JobState::Failed => "failed",
+            }
+            .into(),
+            started_by: j.started_by.clone(),
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            customers_done: j.customers_done,
+            customers_total: j.customers_total,
+            period_bills: totals.bills,
+            open_exceptions: totals.open_exceptions,
+            summary: j.summary.as_ref().map(RunSummary::from),
+            error: j.error.as_ref().map(|t| t.get(user.lang).to_string()),
+        })
+    }
+}
+
+/// Starts the period's bill run in the background (idempotent: a second run issues nothing new)
+/// and answers the job to poll; refused (409) while a run of the period is in progress. Counter
+/// clerks and managers.
 #[utoipa::path(post, path = "/api/v1/bill-runs", tag = "billing", request_body = RunBody, security(("bearer" = [])),
-    responses((status = 200, body = RunSummary), (status = 422, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+    responses((status = 202, body = RunJob), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+              (status = 403, body = ErrorResponse)))]
 pub async fn run(
     State(state): State<AppState>,
     ApiStaff(user): ApiStaff,
     body: Result<Json<RunBody>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<RunSummary>> {
+) -> ApiResult<(axum::http::StatusCode, Json<RunJob>)> {
     let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
     let period = BillPeriod::parse("period", &b.period).map_err(|e| ApiError::new(e.into(), user.lang))?;
     let mut opts = billing::RunOptions::new(period, jiff::Zoned::now().date());
     opts.book_id = b.book.filter(|s| !s.trim().is_empty());
     opts.estimate_missing = b.estimate_missing;
-    let s = billing::run(&state.store, &user.actor, tariffs(), &opts, &|_| {})
+    let job = state
+        .bill_runs
+        .start(&state.store, &user.actor, tariffs(), opts)
         .await
         .map_err(|e| ApiError::new(e, user.lang))?;
-    Ok(Json(RunSummary::from(&s)))
+    Ok((axum::http::StatusCode::ACCEPTED, Json(RunJob::new(&state, &user, &job).await?)))
+}
+
+/// A bill run job: its progress, and its summary once done.
+#[utoipa::path(get, path = "/api/v1/bill-runs/jobs/{id}", tag = "billing",
+    params(("id" = String, Path, description = "job id")), security(("bearer" = [])),
+    responses((status = 200, body = RunJob), (status = 404, body = ErrorResponse)))]
+pub async fn run_job(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunJob>> {
+    let job = state
+        .bill_runs
+        .get(&id)
+        .ok_or_else(|| ApiError::new(bureau_app::AppError::not_found("bill run", id.clone()), user.lang))?;
+    Ok(Json(RunJob::new(&state, &user, &job).await?))
 }
 
 #[derive(Serialize, ToSchema)]

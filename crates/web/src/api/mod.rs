@@ -82,6 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grid::switch_back_plan))
         .routes(routes!(billing::quote))
         .routes(routes!(billing::run))
+        .routes(routes!(billing::run_job))
         .routes(routes!(billing::bills_of))
         .routes(routes!(billing::get_bill))
         .routes(routes!(billing::cancel))

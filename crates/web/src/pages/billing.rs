@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/billing/quote", get(quote_page))
         .route("/billing/run", get(run_page).post(run_post))
+        .route("/billing/run/jobs/{id}", get(run_job_json))
         .route("/customers/{id}/bills", get(bills_page))
         .route("/customers/{id}/bills/{period}", get(bill_page))
 }
@@ -81,6 +82,10 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("run.exceptions", "异常", "Exceptions"),
     ("run.open_exceptions", "待处理异常", "Open exceptions"),
     ("run.history", "发行记录", "Runs"),
+    ("run.progress", "发行进度", "Progress"),
+    ("run.customers", "户", "customers"),
+    ("run.running", "正在后台发行，本页自动刷新", "Running in the background; this page updates itself"),
+    ("run.exceptions_link", "处理异常", "Resolve exceptions"),
     ("run.started", "开始", "Started"),
     ("run.by", "操作人", "By"),
     ("exc.title", "抄表异常", "Reading exceptions"),
@@ -190,6 +195,7 @@ async fn quote_page(PageStaff(user): PageStaff, uri: Uri, Query(f): Query<QuoteF
 
 #[derive(Deserialize, Default)]
 struct RunForm {
+    job: Option<String>,
     period: Option<String>,
     book: Option<String>,
     estimate_missing: Option<String>,
@@ -207,8 +213,11 @@ struct RunPage {
     error: Option<String>,
     runs: Vec<bureau_store::BillRunRecord>,
     exceptions: Vec<(String, String, String)>,
+    /// A background run this page follows.
+    job: Option<billing::jobs::JobStatus>,
 }
 
+#[allow(clippy::too_many_arguments)] // the page's parts
 async fn run_view(
     state: &AppState,
     user: &crate::auth::StaffUser,
@@ -217,6 +226,7 @@ async fn run_view(
     book: String,
     summary: Option<billing::RunSummary>,
     error: Option<String>,
+    job: Option<billing::jobs::JobStatus>,
 ) -> Response {
     let runs = state.store.list_bill_runs(20).await.unwrap_or_default();
     let exceptions = billing::exceptions(&state.store, &user.actor, &period, None, 200)
@@ -236,6 +246,7 @@ async fn run_view(
             error,
             runs,
             exceptions,
+            job,
         },
         StatusCode::OK,
     )
@@ -248,7 +259,26 @@ async fn run_page(
     Query(f): Query<RunForm>,
 ) -> Response {
     let period = f.period.filter(|p| BillPeriod::parse("period", p).is_ok()).unwrap_or_else(last_month);
-    run_view(&state, &user, &uri, period, f.book.unwrap_or_default(), None, None).await
+    let job = f.job.as_deref().and_then(|id| state.bill_runs.get(id));
+    let summary = job.as_ref().and_then(|j| j.summary.clone());
+    let error = job.as_ref().and_then(|j| j.error.as_ref()).map(|t| t.get(user.lang).to_string());
+    run_view(&state, &user, &uri, period, f.book.unwrap_or_default(), summary, error, job).await
+}
+
+/// The progress of a background run, for the run page to poll.
+async fn run_job_json(
+    State(state): State<AppState>,
+    PageStaff(user): PageStaff,
+    Path(id): Path<String>,
+) -> Response {
+    use axum::response::IntoResponse;
+    match state.bill_runs.get(&id) {
+        Some(j) => match crate::api::billing::RunJob::new(&state, &user, &j).await {
+            Ok(v) => axum::Json(v).into_response(),
+            Err(e) => e.into_response(),
+        },
+        None => error_page(&bureau_app::AppError::not_found("bill run", id), user.lang),
+    }
 }
 
 async fn run_post(
@@ -263,21 +293,33 @@ async fn run_post(
         Ok(p) => p,
         Err(e) => {
             let msg = format!("{}: {}", e.field, e.message(user.lang));
-            return run_view(&state, &user, &uri, last_month(), book, None, Some(msg)).await;
+            return run_view(&state, &user, &uri, last_month(), book, None, Some(msg), None).await;
         }
     };
     let mut opts = billing::RunOptions::new(period, jiff::Zoned::now().date());
     opts.book_id = Some(book.trim().to_string()).filter(|b| !b.is_empty());
     opts.estimate_missing = f.estimate_missing.is_some();
-    match billing::run(&state.store, &user.actor, tariffs(), &opts, &|_| {}).await {
-        Ok(s) => run_view(&state, &user, &uri, text, book, Some(s), None).await,
+    match state.bill_runs.start(&state.store, &user.actor, tariffs(), opts).await {
+        Ok(job) => {
+            use axum::response::IntoResponse;
+            let to = format!(
+                "/billing/run?period={}&job={}",
+                crate::auth::urlencode(&text),
+                crate::auth::urlencode(&job.id)
+            );
+            axum::response::Redirect::to(&to).into_response()
+        }
+        Err(bureau_app::AppError::Conflict(e)) => {
+            let msg = format!("{}: {}", e.field, e.message(user.lang));
+            run_view(&state, &user, &uri, text, book, None, Some(msg), None).await
+        }
         Err(bureau_app::AppError::Invalid(errs)) => {
             let msg = errs
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message(user.lang)))
                 .collect::<Vec<_>>()
                 .join("; ");
-            run_view(&state, &user, &uri, text, book, None, Some(msg)).await
+            run_view(&state, &user, &uri, text, book, None, Some(msg), None).await
         }
         Err(e) => error_page(&e, user.lang),
     }

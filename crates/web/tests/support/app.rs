@@ -72,6 +72,23 @@ impl TestApp {
         Ok(self.client.post(self.url(path)).bearer_auth(token).json(body).send().await?)
     }
 
+    /// Starts a bill run (`POST /api/v1/bill-runs`, answered 202 at once) and polls its job until
+    /// it has ended; returns the ended job (its `summary` is the run's).
+    pub async fn bill_run(&self, token: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let r = self.post_json("/api/v1/bill-runs", token, body).await?;
+        anyhow::ensure!(r.status() == 202, "the bill run answered {}: {}", r.status(), r.text().await?);
+        let job: serde_json::Value = r.json().await?;
+        let id = job["id"].as_str().unwrap_or_default().to_string();
+        loop {
+            let job: serde_json::Value =
+                self.get(&format!("/api/v1/bill-runs/jobs/{id}"), token).await?.json().await?;
+            if job["state"] != "running" {
+                return Ok(job);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the server and removes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.server.abort();
