@@ -293,7 +293,9 @@ pub fn bill_account(
         over.is_none() && !matches!(confirmed, Some(ExceptionKind::Jump | ExceptionKind::Zero));
     let recent: Vec<Decimal> = history.iter().take(3).map(|h| h.kwh).collect();
     if history_checked {
-        if let Err(held) = reading::check_history(ctx.rules, used.kwh, &recent) {
+        let year_ago = month_of(ctx.period, 12).to_string();
+        let last_year = history.iter().find(|h| h.period == year_ago).map(|h| h.kwh);
+        if let Err(held) = reading::check_history_seasonal(ctx.rules, used.kwh, &recent, last_year) {
             return hold.one(held, read_on);
         }
     }

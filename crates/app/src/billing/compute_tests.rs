@@ -287,3 +287,19 @@ fn a_correction_stands_beside_the_original_and_opens_the_next_period() {
     let b = billed(run("2026-05", &account(m), &may, &hist, extras));
     assert_eq!((b.kwh, b.prev_total), (dec!(80), dec!(1100)));
 }
+
+#[test]
+fn winter_heating_like_last_winter_is_billed_not_held() {
+    // Autumn 150 kWh a month; December 900 kWh; last December 820 kWh: billed.
+    let m = meter("M1", 1, 6, "2015-01-01");
+    let readings = [actual("M1", "2026-11-05", dec!(5000)), actual("M1", "2026-12-05", dec!(5900))];
+    let mut hist =
+        vec![history("2026-11", dec!(150)), history("2026-10", dec!(160)), history("2026-09", dec!(140))];
+    assert_eq!(
+        held(run("2026-12", &account(m.clone()), &readings, &hist, CustomerExtras::default())),
+        ExceptionKind::Jump
+    );
+    hist.push(history("2025-12", dec!(820)));
+    let b = billed(run("2026-12", &account(m), &readings, &hist, CustomerExtras::default()));
+    assert_eq!(b.kwh, dec!(900));
+}

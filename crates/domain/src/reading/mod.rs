@@ -302,6 +302,33 @@ pub fn check_history(rules: &ReadingRules, kwh: Decimal, history: &[Decimal]) ->
     Ok(())
 }
 
+/// The history check with the season in view: consumption far from the recent months is still
+/// not a jump when it is close to the same month of the previous year (winter heating, summer
+/// cooling, irrigation seasons would otherwise be held every year as they start). "Close" is the
+/// same band as the recent check (`jump_factor`, `jump_min_kwh`) around last year's figure. A zero
+/// is always held. `same_month_last_year` is `None` when there is no bill of that month.
+pub fn check_history_seasonal(
+    rules: &ReadingRules,
+    kwh: Decimal,
+    recent: &[Decimal],
+    same_month_last_year: Option<Decimal>,
+) -> Result<(), Held> {
+    let held = match check_history(rules, kwh, recent) {
+        Ok(()) => return Ok(()),
+        Err(h) if h.kind != ExceptionKind::Jump => return Err(h),
+        Err(h) => h,
+    };
+    match same_month_last_year {
+        Some(last) if last > Decimal::ZERO && check_history(rules, kwh, &[last]).is_ok() => Ok(()),
+        Some(last) => Err(Held::new(
+            ExceptionKind::Jump,
+            format!("{}；去年同月 {} kWh", held.detail.zh, last.normalize()),
+            format!("{}; {} kWh in the same month last year", held.detail.en, last.normalize()),
+        )),
+        None => Err(held),
+    }
+}
+
 /// An estimated reading (估抄) for a meter that could not be read: the previous register values
 /// advanced by the previous period's consumption (供电营业规则 (1996) Art. 83, "按上期用电量估算").
 ///

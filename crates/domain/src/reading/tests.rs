@@ -110,3 +110,31 @@ fn estimate_repeats_the_previous_period_and_trues_up_next_time() {
     let e = estimate(MeterSpec { multiplier: 1, digits: 4 }, &regs(dec!(9990)), dec!(25)).unwrap();
     assert_eq!(e.total, dec!(15));
 }
+
+#[test]
+fn a_seasonal_rise_like_last_years_is_not_a_jump() {
+    let rules = ReadingRules::default();
+    // Autumn months of 150, 160, 140 kWh (average 150); December with electric heating: 900 kWh.
+    // Against the recent months alone that is a jump (900 > 3 × 150 and 750 kWh more) …
+    let autumn = [dec!(150), dec!(160), dec!(140)];
+    assert_eq!(check_history(&rules, dec!(900), &autumn).unwrap_err().kind, ExceptionKind::Jump);
+    // … but last December was 820 kWh: 900 is within 3 × 820, not held.
+    assert!(check_history_seasonal(&rules, dec!(900), &autumn, Some(dec!(820))).is_ok());
+    // Last December 200 kWh: 900 > 3 × 200 and 700 kWh more: still a jump, and the detail says so.
+    let h = check_history_seasonal(&rules, dec!(900), &autumn, Some(dec!(200))).unwrap_err();
+    assert_eq!(h.kind, ExceptionKind::Jump);
+    assert!(h.detail.en.contains("200 kWh in the same month last year"), "{}", h.detail.en);
+    // No bill of last December: the recent check decides.
+    assert_eq!(
+        check_history_seasonal(&rules, dec!(900), &autumn, None).unwrap_err().kind,
+        ExceptionKind::Jump
+    );
+    // A zero is held whatever last year was.
+    assert_eq!(
+        check_history_seasonal(&rules, Decimal::ZERO, &autumn, Some(dec!(0))).unwrap_err().kind,
+        ExceptionKind::Zero
+    );
+    // A drop like last year's (an irrigation well idle in winter: 40 kWh after 600s, last year 30).
+    let summer = [dec!(600), dec!(650), dec!(620)];
+    assert!(check_history_seasonal(&rules, dec!(40), &summer, Some(dec!(30))).is_ok());
+}
