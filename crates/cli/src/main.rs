@@ -219,9 +219,11 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "demo county ready in {secs:.1} s: {} customers ({} residential, {} non-residential, {} agricultural, {} large), \
-                 {} transformers on {} feeders, {} staff, {} readings, {:.1} GWh over {} months; peak memory {} MiB{}",
+                 {} transformers on {} feeders, {} staff, {} readings, {:.1} GWh over {} months; \
+                 register {:.1} s ({:.0} customers/s), history {:.1} s; peak memory {} MiB{}",
                 s.customers, s.residential, s.non_residential, s.agricultural, s.large, s.transformers, s.feeders, s.staff,
-                s.readings, s.kwh as f64 / 1e6, opts.months, peak_memory_mib(),
+                s.readings, s.kwh as f64 / 1e6, opts.months, s.register_seconds,
+                s.customers as f64 / s.register_seconds.max(1e-9), s.history_seconds, peak_memory_mib(),
                 if s.chunks_skipped > 0 { format!("; {} chunks were already written", s.chunks_skipped) } else { String::new() }
             );
             if !no_serve {

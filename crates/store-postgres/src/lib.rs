@@ -54,6 +54,13 @@ impl SqlStore {
         self.load_billing(scope, period, book_id, after, limit, only).await
     }
 
+    async fn register_bulk_load(
+        &self,
+        batch: std::sync::Arc<bureau_store::RegisterBatch>,
+    ) -> bureau_store::StoreResult<()> {
+        self.bulk_load_sql(&batch).await
+    }
+
     async fn bill_run_write(
         &self,
         w: std::sync::Arc<bureau_store::BillWrite>,

@@ -32,7 +32,7 @@ pub(crate) struct Direct {
     readers: Mutex<Vec<Connection>>,
 }
 
-fn err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn err(e: rusqlite::Error) -> StoreError {
     StoreError::Database(format!("sqlite: {e}"))
 }
 
@@ -81,12 +81,16 @@ impl Direct {
 
     /// Writes a chunk in one transaction on the writer connection.
     pub(crate) fn write(&self, w: &BillWrite) -> StoreResult<BillWriteCounts> {
+        self.with_writer(|conn| write(conn, w).map_err(err))
+    }
+
+    /// Runs `f` on the writer connection (opened on first use), one caller at a time.
+    pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut slot = self.writer.lock().map_err(|_| poisoned())?;
         if slot.is_none() {
             *slot = Some(self.connect()?);
         }
-        let conn = slot.as_mut().expect("connected above");
-        write(conn, w).map_err(err)
+        f(slot.as_mut().expect("connected above"))
     }
 }
 
@@ -290,29 +294,7 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
 
 fn write(conn: &mut Connection, w: &BillWrite) -> rusqlite::Result<BillWriteCounts> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut counts = BillWriteCounts::default();
-    {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO readings (customer_id, meter_id, read_on, kind, source, total_c, peak_c, flat_c,
-               valley_c, max_demand_c, kvarh_c) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (customer_id, meter_id, read_on) DO NOTHING",
-        )?;
-        for r in &w.estimates {
-            counts.estimates += st.execute(rusqlite::params![
-                r.customer_id,
-                r.meter_id,
-                r.read_on,
-                r.kind.code(),
-                r.source,
-                to_centi(r.total),
-                r.peak.map(to_centi),
-                r.flat.map(to_centi),
-                r.valley.map(to_centi),
-                r.max_demand.map(to_centi),
-                r.kvarh.map(to_centi),
-            ])? as u64;
-        }
-    }
+    let mut counts = BillWriteCounts { estimates: insert_readings(&tx, &w.estimates)?, ..Default::default() };
     {
         let mut bill = tx.prepare_cached(
             "INSERT INTO bills (customer_id, period, revision, bureau_id, book_id, tariff_id, state, start_on, end_on,
@@ -449,4 +431,30 @@ fn post_charges(tx: &rusqlite::Transaction<'_>, w: &BillWrite) -> rusqlite::Resu
         version.execute([id])?;
     }
     Ok(())
+}
+
+/// Inserts readings, keeping one already stored for the same meter and day; returns how many were new.
+pub(crate) fn insert_readings(tx: &rusqlite::Transaction<'_>, readings: &[Reading]) -> rusqlite::Result<u64> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO readings (customer_id, meter_id, read_on, kind, source, total_c, peak_c, flat_c,
+           valley_c, max_demand_c, kvarh_c) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (customer_id, meter_id, read_on) DO NOTHING",
+    )?;
+    let mut added = 0;
+    for r in readings {
+        added += st.execute(rusqlite::params![
+            r.customer_id,
+            r.meter_id,
+            r.read_on,
+            r.kind.code(),
+            r.source,
+            to_centi(r.total),
+            r.peak.map(to_centi),
+            r.flat.map(to_centi),
+            r.valley.map(to_centi),
+            r.max_demand.map(to_centi),
+            r.kvarh.map(to_centi),
+        ])? as u64;
+    }
+    Ok(added)
 }

@@ -6,6 +6,7 @@
 //! writers in-process avoids `SQLITE_BUSY` on lock upgrades.
 
 mod bill_run;
+mod register_load;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -88,6 +89,19 @@ impl SqlStore {
             return self.write_bills_sql(&w).await;
         };
         tokio::task::spawn_blocking(move || direct.write(&w)).await.map_err(joined)?
+    }
+}
+
+impl SqlStore {
+    /// A register batch through the direct writer (see [`register_load`]).
+    async fn register_bulk_load(
+        &self,
+        batch: Arc<bureau_store::RegisterBatch>,
+    ) -> bureau_store::StoreResult<()> {
+        let Some(direct) = self.direct.clone() else {
+            return self.bulk_load_sql(&batch).await;
+        };
+        tokio::task::spawn_blocking(move || direct.bulk_load(&batch)).await.map_err(joined)?
     }
 }
 

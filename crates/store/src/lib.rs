@@ -115,7 +115,7 @@ pub trait CustomerStore {
     /// Inserts a batch of new customers with their meters, contracts and readings in one
     /// transaction, keeping rows that already exist: for generators and bulk loads, which may be
     /// killed and run again.
-    async fn bulk_load(&self, batch: &RegisterBatch) -> StoreResult<()>;
+    async fn bulk_load(&self, batch: std::sync::Arc<RegisterBatch>) -> StoreResult<()>;
 }
 
 #[async_trait]
