@@ -315,3 +315,89 @@ async fn a_fault_repair_order_is_handed_to_the_outage_grouping_once() -> anyhow:
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_batch_of_hand_overs_from_several_bureaus_is_filed_once_each_and_grouped() -> anyhow::Result<()> {
+    use bureau_app::grid::intake::{self, CallHandOver};
+    use bureau_app::outbox::{self, Notification};
+    use bureau_store::OutboxStatus;
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, a) = (&db.store, dispatcher());
+        let cache = std::sync::Arc::new(GridCache::default());
+        let now = bureau_app::auth::now_unix();
+        let at_fuse = s.customers_at(&Scope::All, &["F01-T11".to_string()]).await?.remove(0);
+        // A customer at another point of the feeder, away from that fuse.
+        let elsewhere: Vec<String> = s
+            .grid_nodes(&Scope::All)
+            .await?
+            .into_iter()
+            .map(|n| n.id)
+            .filter(|id| !id.starts_with("F01-"))
+            .collect();
+        let alone = s.customers_at(&Scope::All, &elsewhere).await?.remove(0);
+        let hand_over = |order: &str, bureau: &str, customer: &str, k: i64| CallHandOver {
+            order_id: order.into(),
+            bureau_id: bureau.into(),
+            customer_id: customer.into(),
+            staff_id: "agent1".into(),
+            at: now - 600 + k * 60,
+            note: "停电了".into(),
+        };
+        let batch = [
+            hand_over("WO-1", "AP", at_fuse.id.as_str(), 0),
+            hand_over("WO-2", "AP", at_fuse.id.as_str(), 1),
+            // Another bureau: its own filing, where this account is unknown, so it is given up
+            // without holding up the others.
+            hand_over("WO-3", "BP", at_fuse.id.as_str(), 2),
+            hand_over("WO-4", "AP", alone.id.as_str(), 3),
+            hand_over("WO-5", "AP", at_fuse.id.as_str(), 4),
+        ];
+        // WO-4 was delivered before (a worker that died before marking it sent).
+        intake::report(s, &cache, &batch[3], now).await?;
+        let active = outage::active(s, &a).await?;
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].calls, 1, "{active:?}");
+        for h in &batch {
+            let n = Notification::new(
+                format!("wo:{}:grid_call", h.order_id),
+                intake::CHANNEL,
+                &h.bureau_id,
+                "trouble call",
+                "",
+            )
+            .with_data(serde_json::to_value(h)?);
+            outbox::enqueue_at(s, n, now).await?;
+        }
+
+        let r = intake::worker(s.clone(), cache.clone()).run_once(now).await?;
+        assert_eq!((r.claimed, r.sent, r.dead, r.retrying, r.lost), (5, 4, 1, 0, 0), "{r:?}");
+        for h in &batch {
+            let msg = s.outbox_by_key(&format!("wo:{}:grid_call", h.order_id)).await?;
+            if h.bureau_id == "BP" {
+                assert_eq!(msg.status, OutboxStatus::Dead);
+                assert!(msg.last_error.as_deref().is_some_and(|e| e.contains("customer_id")), "{msg:?}");
+            } else {
+                assert_eq!(msg.status, OutboxStatus::Sent, "{msg:?}");
+            }
+        }
+        // The three calls under the fuse and the earlier one elsewhere on the feeder (filed once,
+        // not twice) are grouped together: the prediction moves up to the feeder's breaker.
+        let active = outage::active(s, &a).await?;
+        assert_eq!(active.len(), 1, "{active:?}");
+        assert_eq!((active[0].device.as_deref(), active[0].calls), (Some("F01-CB"), 4));
+        let mut ids: Vec<String> = Vec::new();
+        for o in &active {
+            ids.extend(outage::record(s, &a, &o.id).await?.calls.into_iter().map(|c| c.id));
+        }
+        ids.sort();
+        assert_eq!(ids, ["WO-1", "WO-2", "WO-4", "WO-5"]);
+
+        // Nothing is left to deliver, and a second pass changes nothing.
+        let r = intake::worker(s.clone(), cache.clone()).run_once(now + 1).await?;
+        assert_eq!(r.claimed, 0);
+        assert_eq!(outage::active(s, &a).await?.len(), 1);
+        db.destroy().await?;
+    }
+    Ok(())
+}

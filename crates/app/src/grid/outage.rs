@@ -162,6 +162,74 @@ pub async fn report_call(
 ) -> AppResult<CallOutcome> {
     actor.require_any(CALL_TAKERS)?;
     actor.require_bureau(bureau_id)?;
+    let net = cache.network(store, bureau_id).await?;
+    let guard = net.lock().await;
+    let call = checked_call(store, &guard, actor, bureau_id, input, now).await?;
+    let id = call.id.clone();
+    let Some(call) = file_calls(store, cache, &guard, actor, bureau_id, vec![call], now).await?.pop() else {
+        return Err(duplicate_call(&id));
+    };
+    let outage = match &call.outage_id {
+        Some(id) => Some(store.get_outage(&Scope::Bureaus(vec![bureau_id.into()]), id).await?),
+        None => None,
+    };
+    Ok(CallOutcome { call, outage })
+}
+
+/// Takes a batch of trouble calls of one bureau (e.g. the hand-overs of the 95598 centre waiting in
+/// the outbox): each is checked as [`report_call`] checks it, and the good ones are filed together,
+/// so the bureau's open calls are grouped again once for the batch instead of once per call.
+/// Returns, for each input in order, `Ok(true)` when filed, `Ok(false)` when a call with its id is
+/// already stored (a redelivery: nothing done), or the reason it was refused. The outer error is one
+/// that stops the whole batch (the database, or the bureau's grid model).
+pub async fn report_calls(
+    store: &DynStore,
+    cache: &GridCache,
+    actor: &Actor,
+    bureau_id: &str,
+    inputs: Vec<CallInput>,
+    now: i64,
+) -> AppResult<Vec<AppResult<bool>>> {
+    actor.require_any(CALL_TAKERS)?;
+    actor.require_bureau(bureau_id)?;
+    let net = cache.network(store, bureau_id).await?;
+    let guard = net.lock().await;
+    let mut results = Vec::with_capacity(inputs.len());
+    let mut calls = Vec::new();
+    let mut slots = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        match checked_call(store, &guard, actor, bureau_id, input, now).await {
+            Ok(call) => {
+                slots.push((i, call.id.clone()));
+                calls.push(call);
+                results.push(Ok(false));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    if calls.is_empty() {
+        return Ok(results);
+    }
+    let filed: HashSet<String> = file_calls(store, cache, &guard, actor, bureau_id, calls, now)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    for (i, id) in slots {
+        results[i] = Ok(filed.contains(&id));
+    }
+    Ok(results)
+}
+
+/// Checks one reported call against the customer record and the bureau's grid model and builds it.
+async fn checked_call(
+    store: &DynStore,
+    net: &Network,
+    actor: &Actor,
+    bureau_id: &str,
+    input: CallInput,
+    now: i64,
+) -> AppResult<TroubleCall> {
     let mut errors = Vec::new();
     if !SOURCES.contains(&input.source.as_str()) {
         errors.push(FieldError::invalid(
@@ -200,8 +268,6 @@ pub async fn report_call(
             "the time must be within the last 30 days and not in the future",
         ));
     }
-    let net = cache.network(store, bureau_id).await?;
-    let guard = net.lock().await;
     match &load {
         None if customer_id.is_none() => errors.push(FieldError::new(
             "load_id",
@@ -209,7 +275,7 @@ pub async fn report_call(
             "请给出客户户号或供电点（台区）",
             "give the customer's account or the load point",
         )),
-        Some(l) if guard.node(l).is_none_or(|n| n.kind != NodeKind::Load) => errors.push(FieldError::new(
+        Some(l) if net.node(l).is_none_or(|n| n.kind != NodeKind::Load) => errors.push(FieldError::new(
             "load_id",
             "unknown",
             format!("“{l}”不是本单位电网中的负荷点（台区或专变）"),
@@ -233,15 +299,7 @@ pub async fn report_call(
         callback_at: None,
         callback_result: None,
     };
-    let id = call.id.clone();
-    let Some(call) = file_calls(store, cache, &guard, actor, bureau_id, vec![call], now).await?.pop() else {
-        return Err(duplicate_call(&id));
-    };
-    let outage = match &call.outage_id {
-        Some(id) => Some(store.get_outage(&Scope::Bureaus(vec![bureau_id.into()]), id).await?),
-        None => None,
-    };
-    Ok(CallOutcome { call, outage })
+    Ok(call)
 }
 
 /// Files checked calls of one bureau: a call at a load point cut off by a confirmed outage joins

@@ -222,38 +222,11 @@ impl Outbox {
     }
 
     async fn deliver_one(&self, msg: OutboxMessage, token: &str, now: i64) -> AppResult<RunReport> {
-        let mut r = RunReport { claimed: 1, ..RunReport::default() };
         let outcome = match self.adapter(&msg.channel) {
             Some(a) => a.deliver(&msg).await,
             None => Err(DeliveryError::retry(format!("no adapter for channel {}", msg.channel))),
         };
-        match outcome {
-            Ok(()) => {
-                if self.store.mark_outbox_sent(&msg.id, token, crate::auth::now_unix().max(now)).await? {
-                    r.sent = 1;
-                    tracing::info!(key = %msg.key, channel = %msg.channel, attempt = msg.attempts, "notification sent");
-                } else {
-                    r.lost = 1;
-                }
-            }
-            Err(e) => {
-                let last = msg.attempts >= msg.max_attempts;
-                let retry_at = (e.retryable && !last).then(|| {
-                    now + backoff_secs(msg.attempts, self.cfg.backoff_secs, self.cfg.backoff_max_secs)
-                });
-                let recorded = self.store.mark_outbox_failed(&msg.id, token, &e.message, retry_at).await?;
-                if !recorded {
-                    r.lost = 1;
-                } else if retry_at.is_some() {
-                    r.retrying = 1;
-                    tracing::warn!(key = %msg.key, attempt = msg.attempts, error = %e.message, "notification failed; will retry");
-                } else {
-                    r.dead = 1;
-                    tracing::error!(key = %msg.key, attempt = msg.attempts, error = %e.message, "notification given up");
-                }
-            }
-        }
-        Ok(r)
+        record_outcome(&self.store, &self.cfg, &msg, token, now, outcome).await
     }
 
     /// Runs until the task is dropped or aborted: a pass every poll interval. Errors (a database
@@ -270,6 +243,45 @@ impl Outbox {
             }
         })
     }
+}
+
+/// Records the outcome of one claimed message under the claim's `token`: sent, or failed and retried
+/// after [`backoff_secs`] (a retryable failure with attempts left), or given up with the reason.
+pub(crate) async fn record_outcome(
+    store: &DynStore,
+    cfg: &OutboxConfig,
+    msg: &OutboxMessage,
+    token: &str,
+    now: i64,
+    outcome: Result<(), DeliveryError>,
+) -> AppResult<RunReport> {
+    let mut r = RunReport { claimed: 1, ..RunReport::default() };
+    match outcome {
+        Ok(()) => {
+            if store.mark_outbox_sent(&msg.id, token, crate::auth::now_unix().max(now)).await? {
+                r.sent = 1;
+                tracing::info!(key = %msg.key, channel = %msg.channel, attempt = msg.attempts, "notification sent");
+            } else {
+                r.lost = 1;
+            }
+        }
+        Err(e) => {
+            let last = msg.attempts >= msg.max_attempts;
+            let retry_at = (e.retryable && !last)
+                .then(|| now + backoff_secs(msg.attempts, cfg.backoff_secs, cfg.backoff_max_secs));
+            let recorded = store.mark_outbox_failed(&msg.id, token, &e.message, retry_at).await?;
+            if !recorded {
+                r.lost = 1;
+            } else if retry_at.is_some() {
+                r.retrying = 1;
+                tracing::warn!(key = %msg.key, attempt = msg.attempts, error = %e.message, "notification failed; will retry");
+            } else {
+                r.dead = 1;
+                tracing::error!(key = %msg.key, attempt = msg.attempts, error = %e.message, "notification given up");
+            }
+        }
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
