@@ -67,6 +67,13 @@ impl SqlStore {
     ) -> bureau_store::StoreResult<bureau_store::BillWriteCounts> {
         self.write_bills_sql(&w).await
     }
+
+    async fn ledger_post_groups(
+        &self,
+        groups: &[bureau_store::EntryGroup],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::Posted>> {
+        self.post_entry_groups_sql(groups).await
+    }
 }
 
 /// Escapes `%`, `_` and `\\` so that user text matches literally in a LIKE pattern.

@@ -5,6 +5,7 @@
 //! last ones). Writes go through a one-connection pool: SQLite has one writer anyway, and queueing
 //! writers in-process avoids `SQLITE_BUSY` on lock upgrades.
 
+mod bank_post;
 mod bill_run;
 mod register_load;
 
@@ -102,6 +103,21 @@ impl SqlStore {
             return self.bulk_load_sql(&batch).await;
         };
         tokio::task::spawn_blocking(move || direct.bulk_load(&batch)).await.map_err(joined)?
+    }
+
+    /// Many ledger postings (a bank batch chunk) through the direct writer (see [`bank_post`]); a
+    /// single posting (the counter) stays on the sqlx writer.
+    async fn ledger_post_groups(
+        &self,
+        groups: &[bureau_store::EntryGroup],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::Posted>> {
+        match self.direct.clone() {
+            Some(direct) if groups.len() > 1 => {
+                let groups = groups.to_vec();
+                tokio::task::spawn_blocking(move || direct.post_groups(&groups)).await.map_err(joined)?
+            }
+            _ => self.post_entry_groups_sql(groups).await,
+        }
     }
 }
 

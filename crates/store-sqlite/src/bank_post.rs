@@ -1,0 +1,161 @@
+//! Many ledger postings at once (a chunk of a bank batch file) on the direct `rusqlite` writer of
+//! [`crate::bill_run::Direct`].
+//!
+//! Why: through sqlx a bank batch posted about 9,000 payments per CPU second, 62 % of it in sqlx's
+//! SQLite worker (an allocation per bound and per fetched value, a channel hop per statement);
+//! docs/performance.md, issue 4. Here each group is a handful of executions of statements prepared
+//! once per connection, inside the chunk's single `BEGIN IMMEDIATE` transaction.
+//!
+//! Outcomes are those of the shared path (`post_group_tx` / `post_groups_bulk_tx` in
+//! ledger_sql.rs), group by group in order: a group with a key already posted is a `Duplicate` of
+//! that entry; a version that moved (or a ledger created meanwhile) is `Stale`; otherwise the
+//! version is raised and the entries written, under a savepoint so that an entry refused by a
+//! constraint leaves nothing of its group behind. Groups of distinct customers and keys commute,
+//! so posting in order gives what the shared path's bulk-then-one-by-one order gives.
+
+use crate::bill_run::{err, Direct};
+use crate::{entry_from_columns, group_keys, kind_columns, EntryColumns, ENTRY_COLUMNS};
+use bureau_store::{CustomerEntry, EntryGroup, Posted, StoreError, StoreResult};
+use rusqlite::{CachedStatement, Connection, ErrorCode, TransactionBehavior};
+
+impl Direct {
+    /// Posts the groups in one transaction on the writer connection, one outcome per group.
+    pub(crate) fn post_groups(&self, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
+        self.with_writer(|conn| post_groups(conn, groups))
+    }
+}
+
+fn post_groups(conn: &mut Connection, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+    let mut out = Vec::with_capacity(groups.len());
+    {
+        let mut st = Statements::prepare(&tx).map_err(err)?;
+        for g in groups {
+            out.push(st.post(g)?);
+        }
+    }
+    tx.commit().map_err(err)?;
+    Ok(out)
+}
+
+/// The statements of a posting, prepared once per connection (rusqlite's statement cache).
+struct Statements<'c> {
+    by_key: CachedStatement<'c>,
+    create_version: CachedStatement<'c>,
+    bump_version: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    savepoint: CachedStatement<'c>,
+    rollback_to: CachedStatement<'c>,
+    release: CachedStatement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Statements<'c>> {
+        Ok(Statements {
+            by_key: conn.prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idem_key = ?1"))?,
+            create_version: conn.prepare_cached(
+                "INSERT INTO ledger_versions (customer_id, version) VALUES (?1, 1) ON CONFLICT (customer_id) DO NOTHING",
+            )?,
+            bump_version: conn.prepare_cached(
+                "UPDATE ledger_versions SET version = version + 1 WHERE customer_id = ?1 AND version = ?2",
+            )?,
+            insert: conn.prepare_cached(&format!(
+                "INSERT INTO ledger_entries ({ENTRY_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?,
+            savepoint: conn.prepare_cached("SAVEPOINT bank_group")?,
+            rollback_to: conn.prepare_cached("ROLLBACK TO bank_group")?,
+            release: conn.prepare_cached("RELEASE bank_group")?,
+        })
+    }
+
+    /// One group: key check, version check, insert.
+    fn post(&mut self, g: &EntryGroup) -> StoreResult<Posted> {
+        let keys = group_keys(&g.entries);
+        if let Some(prior) = self.prior(&keys)? {
+            return Ok(Posted::Duplicate { prior });
+        }
+        // Under a savepoint, so that an entry refused by a constraint undoes the raised version too.
+        self.savepoint.execute([]).map_err(err)?;
+        let bumped = if g.expected_version == 0 {
+            self.create_version.execute([g.customer_id.as_str()])
+        } else {
+            self.bump_version.execute(rusqlite::params![g.customer_id, g.expected_version])
+        }
+        .map_err(err)?;
+        if bumped != 1 {
+            self.release.execute([]).map_err(err)?;
+            return Ok(Posted::Stale);
+        }
+        match self.insert_entries(g) {
+            Ok(()) => {
+                self.release.execute([]).map_err(err)?;
+                Ok(Posted::Done { version: g.expected_version + 1 })
+            }
+            Err(rusqlite::Error::SqliteFailure(f, msg)) if f.code == ErrorCode::ConstraintViolation => {
+                self.rollback_to.execute([]).map_err(err)?;
+                self.release.execute([]).map_err(err)?;
+                match self.prior(&keys)? {
+                    Some(prior) => Ok(Posted::Duplicate { prior }),
+                    None => Err(StoreError::Constraint { constraint: msg.unwrap_or_else(|| f.to_string()) }),
+                }
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn insert_entries(&mut self, g: &EntryGroup) -> rusqlite::Result<()> {
+        for e in &g.entries {
+            let (bill, period, due, key, of, approver) = kind_columns(&e.kind);
+            self.insert.execute(rusqlite::params![
+                g.customer_id,
+                e.id.0,
+                e.at.as_microsecond(),
+                e.by,
+                e.channel.code(),
+                e.reason,
+                e.kind.code(),
+                e.kind.signed_amount().0,
+                bill,
+                period,
+                due,
+                key,
+                of,
+                approver,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// The entry posted before with one of these keys, if any.
+    fn prior(&mut self, keys: &[&str]) -> StoreResult<Option<CustomerEntry>> {
+        for key in keys {
+            let mut rows = self.by_key.query([key]).map_err(err)?;
+            if let Some(r) = rows.next().map_err(err)? {
+                let (customer_id, entry) = entry_from_columns(columns(r).map_err(err)?)?;
+                return Ok(Some(CustomerEntry { customer_id, entry }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An entry's columns by position, in [`ENTRY_COLUMNS`] order.
+pub(crate) fn columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryColumns> {
+    Ok(EntryColumns {
+        customer_id: r.get(0)?,
+        entry_id: r.get(1)?,
+        posted_at_us: r.get(2)?,
+        posted_by: r.get(3)?,
+        channel: r.get(4)?,
+        reason: r.get(5)?,
+        kind: r.get(6)?,
+        amount_fen: r.get(7)?,
+        bill_id: r.get(8)?,
+        period: r.get(9)?,
+        due_on: r.get(10)?,
+        idem_key: r.get(11)?,
+        reversal_of: r.get(12)?,
+        approved_by: r.get(13)?,
+    })
+}
