@@ -74,6 +74,13 @@ impl SqlStore {
     ) -> bureau_store::StoreResult<Vec<bureau_store::Posted>> {
         self.post_entry_groups_sql(groups).await
     }
+
+    async fn ledger_ledgers_of(
+        &self,
+        customer_ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerLedger>> {
+        self.ledgers_of_sql(customer_ids).await
+    }
 }
 
 /// Escapes `%`, `_` and `\\` so that user text matches literally in a LIKE pattern.

@@ -15,14 +15,48 @@
 
 use crate::bill_run::{err, Direct};
 use crate::{entry_from_columns, group_keys, kind_columns, EntryColumns, ENTRY_COLUMNS};
-use bureau_store::{CustomerEntry, EntryGroup, Posted, StoreError, StoreResult};
-use rusqlite::{CachedStatement, Connection, ErrorCode, TransactionBehavior};
+use bureau_store::{CustomerEntry, CustomerLedger, EntryGroup, Posted, StoreError, StoreResult};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 impl Direct {
     /// Posts the groups in one transaction on the writer connection, one outcome per group.
     pub(crate) fn post_groups(&self, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
         self.with_writer(|conn| post_groups(conn, groups))
     }
+
+    /// The ledgers of these customers (in their order), each version read before its entries in
+    /// one read transaction, as the shared `ledgers_of` does.
+    pub(crate) fn ledgers_of(&self, ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
+        self.with_reader(|conn| ledgers_of(conn, ids).map_err(err)?.into_iter().collect())
+    }
+}
+
+fn ledgers_of(conn: &Connection, ids: &[String]) -> rusqlite::Result<Vec<StoreResult<CustomerLedger>>> {
+    let tx = conn.unchecked_transaction()?;
+    let mut version = tx.prepare_cached("SELECT version FROM ledger_versions WHERE customer_id = ?1")?;
+    let mut entries = tx.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE customer_id = ?1 ORDER BY posted_at_us, entry_id"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let v: i64 = version.query_row([id], |r| r.get(0)).optional()?.unwrap_or(0);
+        let mut rows = entries.query([id])?;
+        let mut list = Vec::new();
+        let mut bad = None;
+        while let Some(r) = rows.next()? {
+            match entry_from_columns(columns(r)?) {
+                Ok((_, e)) => list.push(e),
+                Err(e) => bad = Some(e),
+            }
+        }
+        out.push(match bad {
+            Some(e) => Err(e),
+            None => Ok(CustomerLedger { customer_id: id.clone(), version: v, entries: list }),
+        });
+    }
+    drop((version, entries));
+    tx.finish()?;
+    Ok(out)
 }
 
 fn post_groups(conn: &mut Connection, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {

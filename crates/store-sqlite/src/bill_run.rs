@@ -84,6 +84,17 @@ impl Direct {
         self.with_writer(|conn| write(conn, w).map_err(err))
     }
 
+    /// Runs `f` on a reader connection (opened when none is free), kept for reuse afterwards.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = match self.readers.lock().map_err(|_| poisoned())?.pop() {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = f(&conn);
+        self.readers.lock().map_err(|_| poisoned())?.push(conn);
+        out
+    }
+
     /// Runs `f` on the writer connection (opened on first use), one caller at a time.
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut slot = self.writer.lock().map_err(|_| poisoned())?;

@@ -119,6 +119,20 @@ impl SqlStore {
             _ => self.post_entry_groups_sql(groups).await,
         }
     }
+
+    /// Many ledgers (a bank batch chunk) through a direct reader connection (see [`bank_post`]).
+    async fn ledger_ledgers_of(
+        &self,
+        customer_ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerLedger>> {
+        match self.direct.clone() {
+            Some(direct) => {
+                let ids = customer_ids.to_vec();
+                tokio::task::spawn_blocking(move || direct.ledgers_of(&ids)).await.map_err(joined)?
+            }
+            None => self.ledgers_of_sql(customer_ids).await,
+        }
+    }
 }
 
 fn joined(e: tokio::task::JoinError) -> bureau_store::StoreError {
