@@ -6,9 +6,11 @@
 //! that is dropped afterwards.
 
 mod exceptions_suite;
+mod arrears_suite;
 mod grid_data_suite;
 mod ledger_suite;
 mod outage_suite;
+mod portal_suite;
 mod service_suite;
 mod suite;
 pub use service_suite::service_orders;

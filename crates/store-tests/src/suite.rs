@@ -23,6 +23,8 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     bill_run(store).await?;
     crate::ledger_suite::bank_files(store).await?;
     crate::exceptions_suite::resolutions(store).await?;
+    crate::portal_suite::portal(store).await?;
+    crate::arrears_suite::arrears(store).await?;
     bulk_load(store).await?;
     Ok(())
 }
@@ -106,6 +108,34 @@ async fn sessions(store: &DynStore) -> anyhow::Result<()> {
     assert_eq!(store.get_session("h2", 2500).await?.subject, Subject::Customer("2301000001".into()));
     store.delete_session("h2").await?;
     assert!(matches!(store.get_session("h2", 2500).await, Err(StoreError::NotFound)));
+
+    // A password change ends the subject's other sessions: not the one it was made in, not another
+    // customer's, not a staff session under the same id.
+    let customer = |hash: &str, id: &str| Session {
+        token_hash: hash.into(),
+        subject: Subject::Customer(id.into()),
+        lang: "zh".into(),
+        created_at: 3000,
+        expires_at: 9000,
+    };
+    for s in [
+        customer("c1", "2301000001"),
+        customer("c2", "2301000001"),
+        customer("c3", "2301000001"),
+        customer("d1", "2301000002"),
+        Session { subject: Subject::Staff("2301000001".into()), ..customer("s1", "") },
+    ] {
+        store.create_session(&s).await?;
+    }
+    let me = Subject::Customer("2301000001".into());
+    assert_eq!(store.delete_other_sessions(&me, "c2").await?, 2);
+    for (hash, alive) in [("c1", false), ("c2", true), ("c3", false), ("d1", true), ("s1", true)] {
+        assert_eq!(store.get_session(hash, 3500).await.is_ok(), alive, "session {hash}");
+    }
+    assert_eq!(store.delete_other_sessions(&me, "c2").await?, 0, "nothing left to end");
+    for hash in ["c2", "d1", "s1"] {
+        store.delete_session(hash).await?;
+    }
     Ok(())
 }
 

@@ -204,4 +204,44 @@ impl ArrearsStore for SqlStore {
         let cases = rows.iter().map(arrears_case_from_row).collect::<StoreResult<Vec<_>>>()?;
         with_arrears_steps(&self.pool, cases).await
     }
+
+    async fn record_arrears_pass(&self, p: &ArrearsPassRow) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO arrears_passes (day, started_at, finished_at, customers, opened, taken, closed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(&p.day)
+        .bind(p.started_at)
+        .bind(p.finished_at)
+        .bind(p.customers)
+        .bind(p.opened)
+        .bind(p.taken)
+        .bind(p.closed)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn arrears_pass(&self, day: &str) -> StoreResult<Option<ArrearsPassRow>> {
+        let row = sqlx::query(
+            "SELECT day, started_at, finished_at, customers, opened, taken, closed FROM arrears_passes WHERE day = $1",
+        )
+        .bind(day)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(ArrearsPassRow {
+            day: r.try_get("day").map_err(db_err)?,
+            started_at: r.try_get("started_at").map_err(db_err)?,
+            finished_at: r.try_get("finished_at").map_err(db_err)?,
+            customers: r.try_get("customers").map_err(db_err)?,
+            opened: r.try_get("opened").map_err(db_err)?,
+            taken: r.try_get("taken").map_err(db_err)?,
+            closed: r.try_get("closed").map_err(db_err)?,
+        }))
+    }
 }

@@ -283,6 +283,21 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    async fn delete_other_sessions(&self, subject: &Subject, keep_token_hash: &str) -> StoreResult<u64> {
+        let (kind, id) = match subject {
+            Subject::Staff(id) => ("staff", id),
+            Subject::Customer(id) => ("customer", id),
+        };
+        let r = sqlx::query("DELETE FROM sessions WHERE subject_kind = $1 AND subject_id = $2 AND token_hash <> $3")
+            .bind(kind)
+            .bind(id)
+            .bind(keep_token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected())
+    }
+
     async fn purge_sessions(&self, now: i64) -> StoreResult<u64> {
         let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.writer).await.map_err(db_err)?;
         Ok(r.rows_affected())

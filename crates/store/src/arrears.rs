@@ -69,6 +69,19 @@ pub struct CaseUpdate {
     pub updated_at: i64,
 }
 
+/// A daily pass that finished (the one `bureau serve` schedules), one per Beijing day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ArrearsPassRow {
+    /// YYYY-MM-DD, Beijing.
+    pub day: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub customers: i64,
+    pub opened: i64,
+    pub taken: i64,
+    pub closed: i64,
+}
+
 #[async_trait]
 pub trait ArrearsStore {
     /// The customer's open case, opening a new one (next case number) when there is none.
@@ -106,4 +119,9 @@ pub trait ArrearsStore {
     ) -> StoreResult<Vec<ArrearsCaseRow>>;
     /// A customer's cases with their steps, newest first.
     async fn arrears_cases_of(&self, customer_id: &str) -> StoreResult<Vec<ArrearsCaseRow>>;
+    /// Records the finished pass of a day; `false` (and the first record kept) when the day has
+    /// one already.
+    async fn record_arrears_pass(&self, pass: &ArrearsPassRow) -> StoreResult<bool>;
+    /// The finished pass of `day` (YYYY-MM-DD), if any.
+    async fn arrears_pass(&self, day: &str) -> StoreResult<Option<ArrearsPassRow>>;
 }

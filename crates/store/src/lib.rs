@@ -92,6 +92,9 @@ pub trait SessionStore {
     async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Session>;
     async fn set_session_lang(&self, token_hash: &str, lang: &str) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every session of `subject` except the one with `keep_token_hash` (a password change
+    /// logs out the other devices); returns how many were ended.
+    async fn delete_other_sessions(&self, subject: &Subject, keep_token_hash: &str) -> StoreResult<u64>;
     async fn purge_sessions(&self, now: i64) -> StoreResult<u64>;
 }
 
