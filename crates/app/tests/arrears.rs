@@ -17,6 +17,7 @@ use bureau_app::arrears::{self, pass_instant, PassReport};
 use bureau_app::outbox::{Outbox, OutboxConfig, WebhookRoute};
 use bureau_domain::arrears::ArrearsRules;
 use bureau_domain::calendar::beijing;
+use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::ledger::{BillId, Channel, Entry, EntryId, EntryKind, IdempotencyKey};
 use bureau_domain::money::Fen;
 use bureau_domain::org::OrgLevel;
@@ -253,6 +254,142 @@ async fn reminders_notices_cut_and_reconnection_by_hand() -> anyhow::Result<()> 
         assert!(again.is_err());
         assert!(pass(store, 2026, 3, 22).await?.taken.is_empty());
 
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+/// Takes the pass on the given days (Beijing 08:00 each), as the schedule would.
+async fn passes(store: &DynStore, days: &[(i16, i8, i8)]) -> anyhow::Result<()> {
+    for &(y, m, d) in days {
+        pass(store, y, m, d).await?;
+    }
+    Ok(())
+}
+
+async fn counter_payment(
+    store: &DynStore,
+    account: &str,
+    amount: &str,
+    key: &str,
+) -> anyhow::Result<bureau_app::payments::PaymentResult> {
+    let form = bureau_app::payments::PaymentForm {
+        account_no: account.into(),
+        amount: amount.into(),
+        idempotency_key: key.into(),
+        method: None,
+    };
+    Ok(bureau_app::payments::take_payment(store, &Actor::system(), LateFeeRules::builtin(), &form).await?)
+}
+
+/// The payment hook: a payment at the counter that clears a disconnected customer's arrears orders
+/// the reconnection at once, due 24 hours after the payment; one that clears a household's arrears
+/// after the notice withdraws it at once. A partial payment changes no case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_that_clears_the_arrears_moves_the_case_at_once() -> anyhow::Result<()> {
+    let rules = ArrearsRules::builtin();
+    for db in TestDb::each().await? {
+        let store = &db.store;
+        county(store).await?;
+        // Reminders, the notices (R on 11 March, O on 15 March), O's disconnection order on
+        // 18 March, carried out at 10:00.
+        passes(store, &[(2026, 2, 16), (2026, 3, 2), (2026, 3, 11), (2026, 3, 15), (2026, 3, 18)]).await?;
+        arrears::complete_order(
+            store,
+            &Actor::system(),
+            rules,
+            "O0001",
+            "disconnect",
+            bj("2026-03-18T10:00"),
+        )
+        .await?;
+        let steps = |id: &'static str| async move {
+            let c = store.arrears_cases_of(id).await?.remove(0);
+            anyhow::Ok((c.closed_at, c.steps.into_iter().map(|s| s.step).collect::<Vec<_>>()))
+        };
+        let (_, before) = steps("O0001").await?;
+        // (by instant, then name: the order and the final reminder both at 08:00)
+        assert_eq!(before, ["reminder-1", "reminder-2", "notice-1", "disconnect", "final-1"]);
+
+        // Ten yuan of the hundred (and the late fee): still in arrears, the case stays as it was.
+        let part = counter_payment(store, "O0001", "10.00", "hook-part").await?;
+        assert!(part.account.arrears > Fen::ZERO);
+        assert_eq!(steps("O0001").await?.1, before);
+
+        // The rest, to the fen the counter asks: the reconnection order is there when the clerk
+        // hands over the receipt, due 24 hours after the payment.
+        let owed = bureau_app::payments::customer_account(
+            store,
+            &Actor::system(),
+            LateFeeRules::builtin(),
+            "O0001",
+            None,
+        )
+        .await?;
+        let paid = counter_payment(store, "O0001", &owed.to_clear.to_string(), "hook-full").await?;
+        assert_eq!(paid.account.arrears, Fen::ZERO);
+        let case = store.arrears_cases_of("O0001").await?.remove(0);
+        let reconnect = case.steps.iter().find(|s| s.step == "reconnect").expect("a reconnection order");
+        assert_eq!(reconnect.due_at, Some(paid.payment.at.as_second() + 24 * 3600));
+        assert_eq!(reconnect.by_staff, "system");
+        let paid_step = case.steps.iter().find(|s| s.step == "paid").expect("the payment step");
+        assert_eq!(paid_step.at, paid.payment.at.as_second(), "the clock runs from the payment");
+        assert_eq!(case.next_step, "await_reconnection");
+        assert!(store.outbox_by_key("arrears:O0001:1:reconnect").await.is_ok(), "the customer is told");
+        // The same payment submitted again posts nothing and orders nothing twice.
+        let again = counter_payment(store, "O0001", &owed.to_clear.to_string(), "hook-full").await?;
+        assert!(again.duplicate);
+        assert_eq!(store.arrears_cases_of("O0001").await?.remove(0).steps.len(), case.steps.len());
+        // The household paid after the notice, before any cut: the notice is withdrawn and the case
+        // closed at once.
+        let owed = bureau_app::payments::customer_account(
+            store,
+            &Actor::system(),
+            LateFeeRules::builtin(),
+            "R0001",
+            None,
+        )
+        .await?;
+        counter_payment(store, "R0001", &owed.to_clear.to_string(), "hook-r").await?;
+        let (closed, steps_r) = steps("R0001").await?;
+        assert!(closed.is_some());
+        assert_eq!(steps_r.last().map(String::as_str), Some("withdrawn"));
+
+        // The next daily pass has nothing left to do for it.
+        let r = arrears::run_pass(store, &Actor::system(), rules, jiff::Timestamp::now()).await?;
+        assert!(r.taken.is_empty(), "{:?}", r.taken);
+
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+/// The schedule of `bureau serve`: a server started after the day's time catches up at once; the
+/// day's pass then runs once, the next day's from its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_pass_runs_once_a_day_and_catches_up() -> anyhow::Result<()> {
+    use bureau_app::arrears::schedule::{run_if_due, DailyPass};
+    let rules = ArrearsRules::builtin();
+    let at_8 = DailyPass::default();
+    for db in TestDb::each().await? {
+        let store = &db.store;
+        county(store).await?;
+        // Before the day's time: nothing.
+        assert!(run_if_due(store, rules, &at_8, bj("2026-02-16T07:59")).await?.is_none());
+        assert_eq!(store.arrears_pass("2026-02-16").await?, None);
+        // The server starts at 10:30: the day's pass runs now, and is recorded.
+        let r = run_if_due(store, rules, &at_8, bj("2026-02-16T10:30")).await?.expect("the catch-up pass");
+        assert_eq!((r.opened, r.taken.len()), (2, 2));
+        let rec = store.arrears_pass("2026-02-16").await?.expect("recorded");
+        assert_eq!((rec.customers, rec.opened, rec.taken), (2, 2, 2));
+        assert_eq!(rec.started_at, bj("2026-02-16T10:30").as_second());
+        // A restart the same day runs nothing.
+        assert!(run_if_due(store, rules, &at_8, bj("2026-02-16T18:00")).await?.is_none());
+        // The next day, from 08:00.
+        assert!(run_if_due(store, rules, &at_8, bj("2026-02-17T07:00")).await?.is_none());
+        let r = run_if_due(store, rules, &at_8, bj("2026-02-17T08:00")).await?.expect("the next day's pass");
+        assert_eq!(r.customers, 2);
+        assert!(store.arrears_pass("2026-02-17").await?.is_some());
         db.destroy().await?;
     }
     Ok(())

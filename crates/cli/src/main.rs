@@ -32,6 +32,10 @@ struct Cli {
     /// Language of messages: zh or en (default: from LANG, else zh).
     #[arg(long, global = true, env = "BUREAU_LANG")]
     lang: Option<String>,
+    /// A late-fee parameter file (电费违约金, the format of data/late-fees/late-fees.toml) to use
+    /// instead of the built-in one; checked when the program starts.
+    #[arg(long, global = true, env = "BUREAU_LATE_FEE_RULES", value_name = "FILE")]
+    late_fee_rules: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,10 +60,14 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// Serves the web pages and the JSON API.
+    /// Serves the web pages and the JSON API, and runs the daily arrears pass.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// When the daily arrears pass (催费/停电/复电) runs, HH:MM Beijing time, or `off`. A server
+        /// started later in the day runs the day's pass at once if it has not run yet.
+        #[arg(long, env = "BUREAU_ARREARS_PASS_AT", default_value = "08:00", value_name = "HH:MM")]
+        arrears_pass_at: String,
     },
     /// Brings the database to the current schema.
     Migrate,
@@ -178,7 +186,18 @@ pub(crate) async fn open(url: &str) -> Result<bureau_store::DynStore, Failure> {
     bureau_app::db::open_migrated(url).await.with_context(|| format!("opening {url}")).map_err(Failure::Other)
 }
 
+/// Puts the operator's late-fee file in force for the whole run, or stops with the file, the field
+/// and the reason (exit 2) before anything else is done.
+fn load_late_fee_rules(path: Option<&str>, lang: Lang) -> Result<(), Failure> {
+    let Some(path) = path.filter(|p| !p.trim().is_empty()) else { return Ok(()) };
+    let rules = payments::late_fee_rules(Some(path), lang)?;
+    bureau_app::payments::use_late_fee_rules(rules);
+    tracing::info!(file = path, "late-fee rules in force");
+    Ok(())
+}
+
 async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
+    load_late_fee_rules(cli.late_fee_rules.as_deref(), lang)?;
     match cli.command {
         Command::Grid(cmd) => grid::grid(cmd, &cli.db, lang).await,
         Command::Reliability(cmd) => grid::reliability(cmd, lang),
@@ -192,9 +211,12 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, arrears_pass_at } => {
+            let schedule =
+                bureau_app::arrears::schedule::DailyPass::parse("arrears_pass_at", &arrears_pass_at)
+                    .map_err(|e| Failure::Input(format!("{}: {}", e.field, e.message(lang))))?;
             let store = open(&cli.db).await?;
-            serve(store, &listen).await?;
+            serve(store, &listen, schedule).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { seed, customers, through, months, no_serve, listen } => {
@@ -239,7 +261,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
                     println!("  {login:<12} {role}");
                 }
                 println!("\n  http://{listen}/\n");
-                serve(store, &listen).await?;
+                serve(store, &listen, Some(Default::default())).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -306,12 +328,36 @@ fn parse_month(s: &str) -> Option<(i16, i8)> {
     ((1..=12).contains(&m) && (2000..=2100).contains(&y)).then_some((y, m))
 }
 
-async fn serve(store: bureau_store::DynStore, listen: &str) -> Result<(), Failure> {
+async fn serve(
+    store: bureau_store::DynStore,
+    listen: &str,
+    arrears_pass: Option<bureau_app::arrears::schedule::DailyPass>,
+) -> Result<(), Failure> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr().context("local address")?, database = store.backend(), "serving");
     let _outbox = service::start_outbox(&store)?;
+    let _arrears = match arrears_pass {
+        Some(at) => {
+            tracing::info!(at = %at.at, "daily arrears pass scheduled (Beijing time)");
+            let rules = bureau_domain::arrears::ArrearsRules::builtin();
+            Some(AbortOnDrop(bureau_app::arrears::schedule::spawn(store.clone(), rules, at)))
+        }
+        None => {
+            tracing::warn!("the daily arrears pass is off (--arrears-pass-at off)");
+            None
+        }
+    };
     bureau_web::serve(store, listener).await.map_err(Failure::Other)
+}
+
+/// A background task that ends when the server does.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Peak resident memory of this process (VmHWM), for the generator's summary.

@@ -35,7 +35,7 @@ pub enum LateFeeCmd {
 
 pub(crate) fn late_fee_rules(path: Option<&str>, lang: Lang) -> Result<LateFeeRules, Failure> {
     match path {
-        None => Ok(LateFeeRules::builtin().clone()),
+        None => Ok(payments::late_fee_rules().clone()),
         Some(p) => LateFeeRules::load_file(p)
             .map_err(|e| Failure::Input(format!("{}: {}: {}", e.file, e.field, e.message.get(lang)))),
     }

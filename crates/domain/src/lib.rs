@@ -15,6 +15,7 @@ pub mod late_fee;
 pub mod ledger;
 pub mod money;
 pub mod org;
+pub mod outage_cause;
 pub mod reading;
 pub mod register;
 pub mod service;

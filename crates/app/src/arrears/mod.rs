@@ -21,6 +21,7 @@
 //! that day is enqueued with that time (`not_before`), so the outbox delivers it on time.
 
 mod notify;
+pub mod schedule;
 
 use crate::access::Actor;
 use crate::error::{AppError, AppResult};
@@ -407,6 +408,34 @@ pub async fn run_for_customer(
         let ctx = Ctx { store, rules: rules_, by: &actor.staff_id };
         advance(ctx, &customer, &ledger.entries, open, now, &mut report).await?;
     }
+    Ok(report)
+}
+
+/// Right after a payment (at the counter, through the API): when the customer has an open case and
+/// the payment cleared the arrears, the case moves on at once instead of at the next daily pass. A
+/// disconnected customer gets the reconnection order, due 24 hours after the payment; a customer
+/// with a notice served but not yet cut off gets the notice withdrawn, so no crew cuts off a paid
+/// account. Nothing is done for a customer without an open case or still in arrears (the daily
+/// pass handles those). The steps are recorded as taken by `by` (the clerk who took the payment).
+pub async fn after_payment(
+    store: &DynStore,
+    rules_: &ArrearsRules,
+    by: &str,
+    customer: &Customer,
+    at: Timestamp,
+) -> AppResult<PassReport> {
+    let mut report = PassReport::default();
+    let id = customer.id.as_str();
+    let Some(open) = store.arrears_cases_of(id).await?.into_iter().find(|c| c.closed_at.is_none()) else {
+        return Ok(report);
+    };
+    let ledger = store.ledger_of(id).await?;
+    let still_owed = fold_until(&ledger.entries, at).arrears_on(beijing::date_of(at));
+    if still_owed > Fen::ZERO {
+        return Ok(report);
+    }
+    report.customers = 1;
+    advance(Ctx { store, rules: rules_, by }, customer, &ledger.entries, Some(open), at, &mut report).await?;
     Ok(report)
 }
 

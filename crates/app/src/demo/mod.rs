@@ -6,6 +6,7 @@
 //! memory than thirty-five thousand. Resumable: every chunk is one transaction and a rerun skips the
 //! chunks already written, so a generator killed half way and run again ends with the same database.
 
+mod arrears;
 mod billing;
 mod grid;
 mod names;
@@ -41,6 +42,9 @@ pub struct DemoOptions {
     pub progress: bool,
     /// Post payments for the bill history (most customers pay; some late, some prepay, a few owe).
     pub payments: bool,
+    /// Play the arrears workflow over the last weeks for the customers left owing (needs
+    /// `payments`), so that the arrears cases show every stage.
+    pub arrears: bool,
 }
 
 impl DemoOptions {
@@ -55,6 +59,7 @@ impl DemoOptions {
             months: 12,
             progress: false,
             payments: true,
+            arrears: true,
         }
     }
 }
@@ -251,6 +256,9 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<DemoSum
     billing::history(store, opts).await?;
     if opts.payments {
         payments::history(store, opts).await?;
+        if opts.arrears {
+            arrears::history(store, opts).await?;
+        }
     }
     outages::generate(store, opts).await?;
     service::history(store, opts, summary.customers).await?;

@@ -108,7 +108,7 @@ impl Gen<'_> {
                 (l, end)
             })
             .collect();
-        let cause = *self.rng.pick(&["大风断线", "树障", "外力破坏", "雷击", "设备老化"]);
+        let cause = *self.rng.pick(&["wind", "tree", "external_damage", "lightning", "equipment_ageing"]);
         self.outage("fault", line, start, points, cause)
     }
 }
@@ -185,7 +185,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
                 let fuse = g.rng.pick(&fuses).clone();
                 let loads = g.below(&fuse);
                 let end = start + (g.rng.lognormal(0.4) * 3.0 * 3600.0) as i64;
-                let cause = *g.rng.pick(&["熔丝熔断", "配变故障", "小动物", "用户设备影响"]);
+                let cause = *g.rng.pick(&["fuse_blown", "transformer_fault", "animal", "customer_equipment"]);
                 fault_h +=
                     g.outage("fault", &fuse, start, loads.into_iter().map(|l| (l, end)).collect(), cause);
             }
@@ -205,7 +205,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
                 &line,
                 start,
                 plan.unsupplied_loads.iter().map(|l| (l.clone(), end)).collect(),
-                "计划检修",
+                "planned_maintenance",
             );
         }
         for _ in 0..20 {
@@ -213,7 +213,7 @@ pub async fn generate(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
             let head = g.rng.pick(&heads).clone();
             let loads = g.below(&head);
             let end = start + 60 + g.rng.below(120) as i64;
-            g.outage("fault", &head, start, loads.into_iter().map(|l| (l, end)).collect(), "重合闸成功");
+            g.outage("fault", &head, start, loads.into_iter().map(|l| (l, end)).collect(), "auto_reclosed");
         }
         all.extend(g.out);
     }

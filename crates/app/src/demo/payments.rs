@@ -10,7 +10,7 @@ use super::DemoOptions;
 use crate::error::AppResult;
 use crate::payments::{payment_entries, NewPayment};
 use bureau_domain::calendar::beijing;
-use bureau_domain::late_fee::{LateFeeClass, LateFeeRules};
+use bureau_domain::late_fee::LateFeeClass;
 use bureau_domain::ledger::{fold, Channel, Entry, EntryId, EntryKind, IdempotencyKey};
 use bureau_domain::money::Fen;
 use bureau_store::{DynStore, EntryGroup, Scope};
@@ -49,7 +49,7 @@ fn habit(h: u64) -> Habit {
 
 /// Posts the payments of every customer's billed months; returns how many were posted.
 pub async fn history(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
-    let rules = LateFeeRules::builtin();
+    let rules = crate::payments::late_fee_rules();
     let now = jiff::Timestamp::now();
     let mut after: Option<String> = None;
     let mut posted = 0;

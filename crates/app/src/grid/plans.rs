@@ -270,7 +270,7 @@ pub async fn execute(
             closed_at: None,
             etr: Some(p.row.ends_at.max(now)),
             crew: None,
-            cause: format!("planned work, plan {id}"),
+            cause: "planned_maintenance".into(),
             customers: points.iter().map(|x| x.customers).sum(),
             mv_users: points.len() as i64,
             calls: 0,

@@ -27,7 +27,24 @@ pub use quote::{late_fee_quote, LateFeeTrial};
 pub use refund::{refund_credit, RefundForm, RefundResult};
 pub use reversal::{reverse_entry, ReversalForm, ReversalResult};
 
+use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::org::Role;
+
+/// The late-fee parameters in force in this process: an operator's file put in force at start
+/// ([`use_late_fee_rules`]; `bureau --late-fee-rules FILE`), else the built-in dated file
+/// (data/late-fees/late-fees.toml).
+pub fn late_fee_rules() -> &'static LateFeeRules {
+    LATE_FEE_RULES.get().unwrap_or_else(|| LateFeeRules::builtin())
+}
+
+static LATE_FEE_RULES: std::sync::OnceLock<LateFeeRules> = std::sync::OnceLock::new();
+
+/// Puts an operator's late-fee file (already loaded and checked by `LateFeeRules::load_file`) in
+/// force for the rest of the process. Once, before serving: `false` when rules were put in force
+/// already (the first stay).
+pub fn use_late_fee_rules(rules: LateFeeRules) -> bool {
+    LATE_FEE_RULES.set(rules).is_ok()
+}
 
 /// Roles that take money at the counter and see accounts.
 pub const COUNTER_ROLES: &[Role] = &[Role::CounterClerk, Role::Manager];

@@ -110,7 +110,19 @@ pub async fn take_payment(
         reason: reason.to_string(),
         at: ledger_instant(jiff::Timestamp::now()),
     };
-    post_payment(store, rules, payment).await
+    let customer = payment.customer.clone();
+    let result = post_payment(store, rules, payment).await?;
+    // A payment that clears a disconnected customer's arrears orders the reconnection now (the
+    // 24-hour clock runs from the payment). The payment stands whatever happens here; should this
+    // fail, the next daily pass issues the order, with the same deadline.
+    let arrears_rules = bureau_domain::arrears::ArrearsRules::builtin();
+    if let Err(e) =
+        crate::arrears::after_payment(store, arrears_rules, &actor.staff_id, &customer, result.payment.at)
+            .await
+    {
+        tracing::warn!(account = %result.customer_id, error = %e, "arrears follow-up of a payment failed");
+    }
+    Ok(result)
 }
 
 pub(crate) fn unknown_account(account: &str) -> FieldError {

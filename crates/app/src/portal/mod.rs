@@ -13,7 +13,6 @@ pub mod query;
 use crate::error::{AppError, AppResult};
 use crate::payments::{load_account, Account};
 use bureau_domain::i18n::Lang;
-use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::ledger::{Channel, EntryKind};
 use bureau_domain::money::Fen;
 use bureau_domain::register::Customer;
@@ -143,7 +142,7 @@ pub async fn bill_query(store: &DynStore, who: &CustomerSession) -> AppResult<Bi
 pub async fn account(store: &DynStore, who: &CustomerSession) -> AppResult<Account> {
     let c = customer(store, who).await?;
     let today = bureau_domain::calendar::beijing::date_of(jiff::Timestamp::now());
-    load_account(store, c, LateFeeRules::builtin(), today).await
+    load_account(store, c, crate::payments::late_fee_rules(), today).await
 }
 
 /// A payment as the customer sees it.

@@ -18,7 +18,6 @@ use crate::error::{AppError, AppResult};
 use crate::outbox::new_id;
 use bureau_domain::calendar::{beijing, Calendar};
 use bureau_domain::error::FieldError;
-use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::money::Fen;
 use bureau_domain::org::Role;
 use bureau_domain::register::ServiceArea;
@@ -905,7 +904,8 @@ pub async fn lookup(store: &DynStore, actor: &Actor, q: &str) -> AppResult<Calle
                 })
                 .collect();
             // The customer was found in the agent's scope; the ledger is read as the counter's is.
-            let a = crate::payments::load_account(store, c.clone(), LateFeeRules::builtin(), today).await?;
+            let a = crate::payments::load_account(store, c.clone(), crate::payments::late_fee_rules(), today)
+                .await?;
             let account = AccountBrief {
                 balance: a.balance,
                 arrears: a.arrears,
