@@ -48,6 +48,13 @@ impl CustomerCache {
     pub fn forget(&self, token: &str) {
         self.entries.lock().expect("customer cache lock").remove(token);
     }
+
+    /// Forgets every cached session of the customer except `keep` (after a password change, so
+    /// that the ended sessions stop here at once, not when their cache entry would have expired).
+    pub fn forget_customer(&self, customer_id: &str, keep: &str) {
+        let mut map = self.entries.lock().expect("customer cache lock");
+        map.retain(|token, (s, _)| s.customer_id != customer_id || token == keep);
+    }
 }
 
 /// A logged-in customer and the token used.

@@ -225,15 +225,27 @@ pub async fn set_password_by_staff(
     store
         .set_customer_password(customer.id.as_str(), &hash_password(password), now_unix(), &actor.staff_id)
         .await?;
+    // A reset at the counter usually means the old password is lost or known to someone else:
+    // every session opened with it ends (no token hash is empty, so none is kept).
+    let subject = Subject::Customer(customer.id.as_str().to_string());
+    store.delete_other_sessions(&subject, "").await?;
     Ok(())
 }
 
 /// A logged-in customer sets their own password. A session (from a password or from a code sent to
-/// the registered phone) is the proof of identity.
-pub async fn set_own_password(store: &DynStore, who: &CustomerSession, password: &str) -> AppResult<()> {
+/// the registered phone) is the proof of identity. The customer's other sessions end (someone who
+/// knew the old password is logged out on every device); the one `token` belongs to goes on.
+/// Returns how many sessions ended.
+pub async fn set_own_password(
+    store: &DynStore,
+    who: &CustomerSession,
+    token: &str,
+    password: &str,
+) -> AppResult<u64> {
     check_new_password(&who.customer_id, password)?;
     store.set_customer_password(&who.customer_id, &hash_password(password), now_unix(), "customer").await?;
-    Ok(())
+    let subject = Subject::Customer(who.customer_id.clone());
+    Ok(store.delete_other_sessions(&subject, &token_hash(token)).await?)
 }
 
 /// Opens customer sessions for `count` customers spread evenly over the register, for load tests

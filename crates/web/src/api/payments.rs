@@ -21,9 +21,9 @@ use utoipa::{IntoParams, ToSchema};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
-/// The late-fee parameters in force (the builtin dated file).
+/// The late-fee parameters in force (an operator's file given at start, else the built-in one).
 pub fn late_fee_rules() -> &'static LateFeeRules {
-    LateFeeRules::builtin()
+    payments::late_fee_rules()
 }
 
 /// Money may come as a JSON string (`"120.50"`) or number (`120.5`); both are read as text and

@@ -160,9 +160,10 @@ pub async fn set_password(
     body: JsonBody<NewPassword>,
 ) -> ApiResult<StatusCode> {
     let Json(b) = body.map_err(|e| bad_json(e, user.lang()))?;
-    portal::set_own_password(&state.store, &user.session, &b.password)
+    portal::set_own_password(&state.store, &user.session, &user.token, &b.password)
         .await
         .map_err(|e| ApiError::new(e, user.lang()))?;
+    state.customers.forget_customer(&user.session.customer_id, &user.token);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,6 +181,7 @@ pub async fn staff_set_password(
     portal::set_password_by_staff(&state.store, &user.actor, &id, &b.password)
         .await
         .map_err(|e| ApiError::new(e, user.lang))?;
+    state.customers.forget_customer(id.trim(), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -433,11 +435,39 @@ pub struct OutageNotice {
     pub restored_at: Option<String>,
     /// Estimated restoration time.
     pub etr: Option<String>,
+    /// The cause as recorded: a code of `bureau_domain::outage_cause` (e.g. `tree`) or free text.
     pub cause: String,
+    /// The kind, state and cause in the session's language.
+    pub class_name: String,
+    pub state_name: String,
+    pub cause_name: String,
 }
 
-impl From<&bureau_store::Outage> for OutageNotice {
-    fn from(o: &bureau_store::Outage) -> Self {
+/// An outage's kind, state and cause as a customer reads them, in `lang`.
+pub fn outage_names(o: &bureau_store::Outage, lang: Lang) -> (String, String, String) {
+    let class = match bureau_grid::indices::OutageClass::parse(&o.class) {
+        Some(c) if lang == Lang::Zh => c.name_zh().to_string(),
+        Some(c) => c.name_en().to_string(),
+        None => o.class.clone(),
+    };
+    let state = match (o.state.as_str(), lang) {
+        ("predicted", Lang::Zh) => "核实中",
+        ("predicted", Lang::En) => "Being checked",
+        ("confirmed", Lang::Zh) => "停电中",
+        ("confirmed", Lang::En) => "Out",
+        ("partly_restored", Lang::Zh) => "部分恢复",
+        ("partly_restored", Lang::En) => "Partly restored",
+        ("restored" | "closed", Lang::Zh) => "已恢复",
+        ("restored" | "closed", Lang::En) => "Restored",
+        (other, _) => other,
+    };
+    let cause = bureau_domain::outage_cause::label(&o.cause).get(lang).to_string();
+    (class, state.to_string(), cause)
+}
+
+impl OutageNotice {
+    fn new(o: &bureau_store::Outage, lang: Lang) -> Self {
+        let (class_name, state_name, cause_name) = outage_names(o, lang);
         OutageNotice {
             id: o.id.clone(),
             class: o.class.clone(),
@@ -446,6 +476,9 @@ impl From<&bureau_store::Outage> for OutageNotice {
             restored_at: o.restored_at.map(at),
             etr: o.etr.map(at),
             cause: o.cause.clone(),
+            class_name,
+            state_name,
+            cause_name,
         }
     }
 }
@@ -459,7 +492,7 @@ pub async fn outages(
 ) -> ApiResult<Json<Vec<OutageNotice>>> {
     let s = &user.session;
     let list = portal::outages(&state.store, s).await.map_err(|e| ApiError::new(e, s.lang))?;
-    Ok(Json(list.iter().map(OutageNotice::from).collect()))
+    Ok(Json(list.iter().map(|o| OutageNotice::new(o, s.lang)).collect()))
 }
 
 /// A service order as its customer sees it (no staff names or internal notes).

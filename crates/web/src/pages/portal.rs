@@ -22,7 +22,7 @@ use bureau_app::portal::{self, CustomerSession, MonthUse, PaymentLine};
 use bureau_app::AppError;
 use bureau_domain::calendar::beijing;
 use bureau_domain::i18n::Lang;
-use bureau_store::{Outage, StoredBill};
+use bureau_store::StoredBill;
 use serde::Deserialize;
 
 /// Every portal page, for the test that tries each with another customer's ids.
@@ -122,8 +122,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("portal.new_password", "新密码（8至128个字符）", "New password (8 to 128 characters)"),
     (
         "portal.password_saved",
-        "密码已设置，下次可用户号和密码登录。",
-        "Password set; next time log in with your account number and password.",
+        "密码已设置，您在其他设备上的登录已全部退出。下次可用户号和密码登录。",
+        "Password set; you have been logged out on every other device. Next time log in with your account number and password.",
     ),
     ("portal.save", "保存", "Save"),
     ("portal.view", "查看", "View"),
@@ -481,8 +481,15 @@ async fn payments(State(state): State<AppState>, PageCustomer(user): PageCustome
     }
 }
 
-/// An outage row as shown: (outage, start, restored, etr).
-type OutageRow = (Outage, String, String, String);
+/// An outage as the page shows it, in the customer's language.
+struct OutageRow {
+    start: String,
+    restored: String,
+    etr: String,
+    class: String,
+    state: String,
+    cause: String,
+}
 
 #[derive(Template)]
 #[template(path = "portal_outages.html")]
@@ -500,12 +507,15 @@ async fn outages(State(state): State<AppState>, PageCustomer(user): PageCustomer
             let outages = list
                 .into_iter()
                 .map(|o| {
-                    let (a, r, e) = (
-                        at(o.started_at),
-                        o.restored_at.map(at).unwrap_or_default(),
-                        o.etr.map(at).unwrap_or_default(),
-                    );
-                    (o, a, r, e)
+                    let (class, state, cause) = crate::api::portal::outage_names(&o, s.lang);
+                    OutageRow {
+                        start: at(o.started_at),
+                        restored: o.restored_at.map(at).unwrap_or_default(),
+                        etr: o.etr.map(at).unwrap_or_default(),
+                        class,
+                        state,
+                        cause,
+                    }
                 })
                 .collect();
             render(OutagesPage { t: Tr::new(s.lang), user: pu(s), here: here(&uri), outages }, StatusCode::OK)
@@ -591,11 +601,14 @@ async fn password_post(
 ) -> Response {
     let s = &user.session;
     let t = Tr::new(s.lang);
-    match portal::set_own_password(&state.store, s, &f.password).await {
-        Ok(()) => render(
-            PasswordPage { t, user: pu(s), here: here(&uri), error: None, saved: true },
-            StatusCode::OK,
-        ),
+    match portal::set_own_password(&state.store, s, &user.token, &f.password).await {
+        Ok(_) => {
+            state.customers.forget_customer(&s.customer_id, &user.token);
+            render(
+                PasswordPage { t, user: pu(s), here: here(&uri), error: None, saved: true },
+                StatusCode::OK,
+            )
+        }
         Err(AppError::Invalid(errs)) => {
             let msg = errs.iter().map(|e| e.message(s.lang).to_string()).collect::<Vec<_>>().join("; ");
             render(

@@ -284,6 +284,22 @@ impl Browser {
         Ok(path)
     }
 
+    /// Prints the page as the browser would on paper (WebDriver "Print Page": print styles apply,
+    /// A4) and saves the PDF to `<workspace>/artifacts/screenshots/<name>.pdf`.
+    pub async fn print_pdf(&self, name: &str) -> Result<PathBuf> {
+        let body = json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true });
+        let encoded = string(self.cmd(Method::POST, "/print", Some(body)).await?)?;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .context("chromedriver sent a PDF that is not base64")?;
+        let path = screenshot_dir().join(format!("{name}.pdf"));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, pdf).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
     fn element(&self, found: &Value) -> Result<Element> {
         let id = found[ELEMENT_KEY]
             .as_str()
