@@ -4,11 +4,13 @@
 //! reconnected.
 //!
 //! Each demo day takes the same per-customer step as the daily pass (at 08:00 Beijing, or now on
-//! the last day); the demo's crews carry out a disconnection an hour after the announced cut and a
-//! reconnection three hours after it is ordered; about half of the customers cut off pay in full two
-//! days later at 11:00, at the counter, and get their reconnection order from the payment hook.
-//! Deterministic by the seed, and idempotent: steps are unique per case, the payment key is
-//! `demo:<account>:reconnection`, a finished order is not finished again.
+//! the last day). The customers' stories differ by a hash of the account number, so that every
+//! stage is on show: the bureau started chasing some only two or five days ago (reminded; notice
+//! served), others from the start of the window; of those cut off (the crew carries a disconnection
+//! out an hour after the announced cut) some pay in full two days later (reconnected three hours
+//! after the order, case closed), some pay today (reconnection ordered, within its 24 hours), the
+//! rest still owe. Deterministic by the seed, and idempotent: steps are unique per case, the
+//! payment key is `demo:<account>:reconnection`, a finished order is not finished again.
 
 use super::DemoOptions;
 use crate::access::Actor;
@@ -26,7 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 
 /// How many days of the workflow the demo plays: enough for the oldest unpaid bills to reach the
 /// cut (more than 30 days overdue) and the reconnection.
-const DAYS: i64 = 75;
+const DAYS: i64 = 45;
 /// The demo crew that carries out the orders.
 const CREW: &str = "crew";
 
@@ -106,24 +108,67 @@ async fn crews(
     Ok(())
 }
 
-/// When the customer pays in full on `day`: half of those cut off, two days after the cut, 11:00.
+/// How a customer in arrears goes through the demo's weeks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Story {
+    /// Cut off, pays in full two days later: reconnected, case closed.
+    Reconnected,
+    /// Cut off, pays in full today: the reconnection order is open, within its 24 hours.
+    PaysToday,
+    /// Cut off, still owing.
+    CutOff,
+    /// Chased from two days ago: the reminders.
+    Reminded,
+    /// Chased from five days ago: reminders and the written notice.
+    Noticed,
+}
+
+impl Story {
+    fn of(seed: u64, id: &str) -> Story {
+        match hash(seed, id) % 5 {
+            0 => Story::Reconnected,
+            1 => Story::PaysToday,
+            2 => Story::CutOff,
+            3 => Story::Reminded,
+            _ => Story::Noticed,
+        }
+    }
+
+    /// How many days before today the bureau started chasing the account.
+    fn days(self) -> i64 {
+        match self {
+            Story::Reminded => 1,
+            Story::Noticed => 4,
+            _ => DAYS,
+        }
+    }
+}
+
+/// When the customer pays in full on `day`, by their story.
 async fn payment_day(
     store: &DynStore,
-    opts: &DemoOptions,
+    story: Story,
     id: &str,
     day: Date,
     now: Timestamp,
 ) -> AppResult<Option<Timestamp>> {
-    if !hash(opts.seed, id).is_multiple_of(2) {
+    if !matches!(story, Story::Reconnected | Story::PaysToday) {
         return Ok(None);
     }
     let cases = store.arrears_cases_of(id).await?;
     let Some(open) = cases.iter().find(|c| c.closed_at.is_none()) else { return Ok(None) };
     let cut = open.steps.iter().find(|s| s.step == DISCONNECT).and_then(|s| s.done_at);
     let Some(cut) = cut.and_then(|s| Timestamp::from_second(s).ok()) else { return Ok(None) };
-    let pay_day = beijing::date_of(cut).saturating_add(jiff::Span::new().days(2));
-    let at = beijing::instant(day.at(11, 0, 0, 0)).unwrap_or(Timestamp::MAX);
-    Ok((pay_day == day && at <= now).then_some(at))
+    let today = beijing::date_of(now);
+    let (pay_day, at) = match story {
+        Story::Reconnected => {
+            let d = beijing::date_of(cut).saturating_add(jiff::Span::new().days(2));
+            (d, beijing::instant(d.at(11, 0, 0, 0)).unwrap_or(Timestamp::MAX))
+        }
+        // Today, an hour before now (not before the cut).
+        _ => (today, (now - SignedDuration::from_hours(1)).max(cut + SignedDuration::from_secs(60))),
+    };
+    Ok((pay_day == day).then_some(at).filter(|a| *a <= now))
 }
 
 /// The customer clears the account at the counter at `at`; the payment hook orders the
@@ -159,20 +204,33 @@ pub async fn history(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
     let rules = ArrearsRules::builtin();
     let now = Timestamp::now();
     let today = beijing::date_of(now);
-    let customers = in_arrears(store, today, now).await?;
+    let customers: Vec<(Customer, Story)> = in_arrears(store, today, now)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let story = Story::of(opts.seed, c.id.as_str());
+            (c, story)
+        })
+        .collect();
     let mut taken = 0u64;
     let mut day = today.saturating_sub(jiff::Span::new().days(DAYS));
     while day <= today {
         let at = pass_instant(day).min(now);
-        for c in &customers {
+        for (c, story) in &customers {
             let id = c.id.as_str();
+            if day < today.saturating_sub(jiff::Span::new().days(story.days())) {
+                continue;
+            }
             let r = run_for_customer(store, &Actor::system(), rules, id, at).await?;
             taken += r.taken.len() as u64;
             crews(store, rules, id, &r.taken, now).await?;
-            if let Some(paid_at) = payment_day(store, opts, id, day, now).await? {
+            if let Some(paid_at) = payment_day(store, *story, id, day, now).await? {
                 let steps = pay_in_full(store, rules, c, paid_at).await?;
                 taken += steps.len() as u64;
-                crews(store, rules, id, &steps, now).await?;
+                // A reconnection ordered today is still the crew's to do.
+                if *story == Story::Reconnected {
+                    crews(store, rules, id, &steps, now).await?;
+                }
             }
         }
         day = match day.tomorrow() {
