@@ -5,8 +5,8 @@
 //! Each run gets a fresh database: a temporary SQLite file, or a uniquely named PostgreSQL database
 //! that is dropped afterwards.
 
-mod exceptions_suite;
 mod arrears_suite;
+mod exceptions_suite;
 mod grid_data_suite;
 mod ledger_suite;
 mod outage_suite;
