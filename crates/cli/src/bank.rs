@@ -6,7 +6,6 @@ use anyhow::Context;
 use bureau_app::access::Actor;
 use bureau_app::payments::{self, BankBatchInput, BankBatchSummary};
 use bureau_domain::i18n::Lang;
-use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::ledger::bank_file::format_results;
 use bureau_store::Scope;
 use clap::Subcommand;
@@ -76,7 +75,7 @@ pub async fn bank(db: &str, cmd: BankCmd, lang: Lang) -> Result<ExitCode, Failur
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into());
             let input = BankBatchInput { bank: &bank, file_name: &name, text: &text, chunk };
-            let r = payments::post_bank_batch(&store, &Actor::system(), LateFeeRules::builtin(), &input)
+            let r = payments::post_bank_batch(&store, &Actor::system(), payments::late_fee_rules(), &input)
                 .await
                 .map_err(|e| match e {
                     bureau_app::AppError::Invalid(errors) => Failure::Input(
@@ -215,7 +214,7 @@ pub async fn bench(
     let input = BankBatchInput { bank, file_name: "bench.csv", text: &text, chunk };
     let cpu_before = cpu_seconds();
     let started = std::time::Instant::now();
-    let r = payments::post_bank_batch(&store, &Actor::system(), LateFeeRules::builtin(), &input)
+    let r = payments::post_bank_batch(&store, &Actor::system(), payments::late_fee_rules(), &input)
         .await
         .map_err(|e| app_failure(e, lang))?;
     let secs = started.elapsed().as_secs_f64();
