@@ -26,6 +26,29 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     crate::portal_suite::portal(store).await?;
     crate::arrears_suite::arrears(store).await?;
     bulk_load(store).await?;
+    history_newest_first(store).await?;
+    Ok(())
+}
+
+/// The bill run's history of a customer comes newest first, whatever order the store reads it in.
+async fn history_newest_first(store: &DynStore) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let template = store.get_bill("2301000001", "2026-06", None).await?;
+    let earlier = |period: &str| {
+        let mut b = template.clone();
+        b.customer_id = "2302000009".into();
+        b.bureau_id = "B".into();
+        b.book_id = None;
+        b.period = period.into();
+        b.lines.clear();
+        b
+    };
+    let write =
+        Arc::new(BillWrite { bills: vec![earlier("2026-04"), earlier("2026-05")], ..BillWrite::default() });
+    assert_eq!(store.write_bills(write).await?.bills, 2);
+    let june = store.billing_account(&Scope::All, "2302000009", "2026-06").await?;
+    let periods: Vec<&str> = june.history.iter().map(|h| h.period.as_str()).collect();
+    assert_eq!(periods, ["2026-05", "2026-04"], "newest first");
     Ok(())
 }
 
@@ -374,6 +397,21 @@ async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
     use bureau_domain::reading::ExceptionKind;
     use std::sync::Arc;
 
+    // An older contract still open beside the one of 2026: the chunk carries the latest to take
+    // effect (HT-1), not the first by id (HT-0).
+    let older = ContractDraft {
+        customer_id: "2301000001".into(),
+        contract_id: "HT-0".into(),
+        tariff_id: "hlj-residential".into(),
+        capacity_kva: "10".into(),
+        pf_standard: "".into(),
+        due_days: "15".into(),
+        effective_from: "2025-01-01".into(),
+        effective_to: "".into(),
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(store.upsert_contracts(&[older]).await?.written, 1);
     let chunk = store.billing_chunk(&Scope::All, "2026-06", None, None, 2).await?;
     let ids: Vec<&str> = chunk.accounts.iter().map(|a| a.customer_id.as_str()).collect();
     assert_eq!(ids, ["2301000001", "2301000002"], "account order, at most the limit");
