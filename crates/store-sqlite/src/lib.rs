@@ -8,6 +8,8 @@
 mod bank_post;
 mod bill_run;
 mod register_load;
+#[cfg(test)]
+mod schema_checks;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
