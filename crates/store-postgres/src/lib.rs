@@ -81,6 +81,20 @@ impl SqlStore {
     ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerLedger>> {
         self.ledgers_of_sql(customer_ids).await
     }
+
+    async fn bank_customers_by_ids(
+        &self,
+        ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_domain::register::Customer>> {
+        self.customers_by_ids_sql(ids).await
+    }
+
+    async fn bank_entries_with_keys(
+        &self,
+        keys: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerEntry>> {
+        self.entries_with_keys_sql(keys).await
+    }
 }
 
 /// Escapes `%`, `_` and `\\` so that user text matches literally in a LIKE pattern.

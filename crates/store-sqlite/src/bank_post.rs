@@ -15,6 +15,7 @@
 
 use crate::bill_run::{err, Direct};
 use crate::{entry_from_columns, group_keys, kind_columns, EntryColumns, ENTRY_COLUMNS};
+use bureau_domain::register::{AccountNo, Customer, CustomerClass, ServiceArea};
 use bureau_store::{CustomerEntry, CustomerLedger, EntryGroup, Posted, StoreError, StoreResult};
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
@@ -29,6 +30,69 @@ impl Direct {
     pub(crate) fn ledgers_of(&self, ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
         self.with_reader(|conn| ledgers_of(conn, ids).map_err(err)?.into_iter().collect())
     }
+}
+
+impl Direct {
+    /// The customers with these account numbers (unknown ones left out), in account order, once
+    /// each: one prepared look-up by primary key per id on a reader connection.
+    pub(crate) fn customers_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Customer>> {
+        self.with_reader(|conn| customers_by_ids(conn, ids))
+    }
+
+    /// The entries posted with any of these keys: one prepared look-up by the key index per key.
+    pub(crate) fn entries_with_keys(&self, keys: &[String]) -> StoreResult<Vec<CustomerEntry>> {
+        self.with_reader(|conn| entries_with_keys(conn, keys))
+    }
+}
+
+fn customers_by_ids(conn: &Connection, ids: &[String]) -> StoreResult<Vec<Customer>> {
+    let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut st = conn
+        .prepare_cached(&format!("SELECT {} FROM customers WHERE customer_id = ?1", crate::CUSTOMER_COLUMNS))
+        .map_err(err)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut rows = st.query([id]).map_err(err)?;
+        if let Some(r) = rows.next().map_err(err)? {
+            out.push(customer(r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A customer row in [`crate::CUSTOMER_COLUMNS`] order, checked as the shared `customer_from_row`.
+fn customer(r: &rusqlite::Row<'_>) -> StoreResult<Customer> {
+    let id: String = r.get(0).map_err(err)?;
+    let class: String = r.get(5).map_err(err)?;
+    let area: String = r.get(6).map_err(err)?;
+    Ok(Customer {
+        id: AccountNo::parse("customer_id", &id).map_err(|_| crate::corrupt("customer_id", &id))?,
+        bureau_id: r.get(1).map_err(err)?,
+        name: r.get(2).map_err(err)?,
+        address: r.get(3).map_err(err)?,
+        phone: r.get(4).map_err(err)?,
+        class: CustomerClass::parse(&class).map_err(|_| crate::corrupt("class", &class))?,
+        area: ServiceArea::parse(&area).map_err(|_| crate::corrupt("area", &area))?,
+        supply_point: r.get(7).map_err(err)?,
+        book_id: r.get(8).map_err(err)?,
+    })
+}
+
+fn entries_with_keys(conn: &Connection, keys: &[String]) -> StoreResult<Vec<CustomerEntry>> {
+    let mut st = conn
+        .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idem_key = ?1"))
+        .map_err(err)?;
+    let mut out = Vec::new();
+    for key in keys {
+        let mut rows = st.query([key]).map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            let (customer_id, entry) = entry_from_columns(columns(r).map_err(err)?)?;
+            out.push(CustomerEntry { customer_id, entry });
+        }
+    }
+    Ok(out)
 }
 
 fn ledgers_of(conn: &Connection, ids: &[String]) -> rusqlite::Result<Vec<StoreResult<CustomerLedger>>> {

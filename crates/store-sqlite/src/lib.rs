@@ -135,6 +135,34 @@ impl SqlStore {
             None => self.ledgers_of_sql(customer_ids).await,
         }
     }
+
+    /// A chunk's customers through a direct reader connection (see [`bank_post`]).
+    async fn bank_customers_by_ids(
+        &self,
+        ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_domain::register::Customer>> {
+        match self.direct.clone() {
+            Some(direct) => {
+                let ids = ids.to_vec();
+                tokio::task::spawn_blocking(move || direct.customers_by_ids(&ids)).await.map_err(joined)?
+            }
+            None => self.customers_by_ids_sql(ids).await,
+        }
+    }
+
+    /// A chunk's posted keys through a direct reader connection (see [`bank_post`]).
+    async fn bank_entries_with_keys(
+        &self,
+        keys: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerEntry>> {
+        match self.direct.clone() {
+            Some(direct) => {
+                let keys = keys.to_vec();
+                tokio::task::spawn_blocking(move || direct.entries_with_keys(&keys)).await.map_err(joined)?
+            }
+            None => self.entries_with_keys_sql(keys).await,
+        }
+    }
 }
 
 fn joined(e: tokio::task::JoinError) -> bureau_store::StoreError {

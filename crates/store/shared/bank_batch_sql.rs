@@ -24,33 +24,13 @@ fn bank_batch_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<BankBatch
 #[async_trait::async_trait]
 impl BankBatchStore for SqlStore {
     async fn customers_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Customer>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut qb =
-                QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE customer_id IN ("));
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.as_str());
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
-                out.push(customer_from_row(&r)?);
-            }
-        }
-        out.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-        out.dedup_by(|a, b| a.id == b.id);
-        Ok(out)
+        // The backend's `bank_customers_by_ids` may take a faster path to the same customers.
+        self.bank_customers_by_ids(ids).await
     }
 
     async fn entries_with_keys(&self, keys: &[String]) -> StoreResult<Vec<CustomerEntry>> {
-        let mut out = Vec::new();
-        for chunk in keys.chunks(CHUNK) {
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            for (customer_id, entry) in entries_by_keys(&self.pool, &refs).await? {
-                out.push(CustomerEntry { customer_id, entry });
-            }
-        }
-        Ok(out)
+        // The backend's `bank_entries_with_keys` may take a faster path to the same entries.
+        self.bank_entries_with_keys(keys).await
     }
 
     async fn save_bank_batch(&self, b: &BankBatchRecord) -> StoreResult<()> {
@@ -83,5 +63,37 @@ impl BankBatchStore for SqlStore {
             .await
             .map_err(db_err)?;
         rows.iter().map(bank_batch_from_row).collect()
+    }
+}
+
+impl SqlStore {
+    async fn customers_by_ids_sql(&self, ids: &[String]) -> StoreResult<Vec<Customer>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE customer_id IN ("));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                out.push(customer_from_row(&r)?);
+            }
+        }
+        out.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
+    }
+
+    async fn entries_with_keys_sql(&self, keys: &[String]) -> StoreResult<Vec<CustomerEntry>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for (customer_id, entry) in entries_by_keys(&self.pool, &refs).await? {
+                out.push(CustomerEntry { customer_id, entry });
+            }
+        }
+        Ok(out)
     }
 }

@@ -2,9 +2,10 @@
 //! a result, in input order.
 //!
 //! The file is read by `bureau_domain::ledger::bank_file` (format, per-line errors, the result
-//! file). Here the good lines are posted in chunks: one lookup of the chunk's accounts, one of its
-//! idempotency keys, one read of the ledgers it touches, and one transaction for all its postings
-//! ([`bureau_store::LedgerStore::post_entry_groups`]). A line whose key was posted before is a
+//! file). Here the good lines are posted in chunks: one lookup of the chunk's accounts, one read of
+//! the ledgers it touches, and one transaction for all its postings
+//! ([`bureau_store::LedgerStore::post_entry_groups`], which looks the keys up itself); the keys are
+//! read only for the groups it answers as duplicates. A line whose key was posted before is a
 //! `duplicate` (no money moves), so a file sent twice — also two uploads racing — posts each line
 //! once, and a rerun after a crash half way posts exactly the lines that were not yet posted. A
 //! payment posts with the late fees it makes payable, as at the counter (`post::payment_entries`).
@@ -175,12 +176,21 @@ impl Ctx<'_> {
                     Some(ResultLine::rejected(&self.lines[i], &[unknown_account(p.account.as_str())]));
             }
         }
+        // The keys are not looked up before the first round: the store looks each group's keys up
+        // in its write transaction and answers a key posted before as `Duplicate`; only then are
+        // the returned lines' keys read, to answer each line exactly (a duplicate of its first
+        // posting, or a conflict), and the rest of such a group posted again.
+        let mut look_up_keys = false;
         for _ in 0..ATTEMPTS {
             if pending.is_empty() {
                 return Ok(());
             }
-            pending = self.settle_posted_keys(pending, results).await?;
-            pending = self.post_round(pending, &customers, results).await?;
+            if look_up_keys {
+                pending = self.settle_posted_keys(pending, results).await?;
+            }
+            let (again, duplicates) = self.post_round(pending, &customers, results).await?;
+            pending = again;
+            look_up_keys = duplicates;
         }
         for (i, _) in pending {
             results[i] = Some(ResultLine::rejected(&self.lines[i], &[busy_error()]));
@@ -240,13 +250,13 @@ impl Ctx<'_> {
 
     /// One attempt: reads the ledgers, decides each payment (with its late fees) on them, posts a
     /// group per customer in one transaction. Returns the lines to try again (their ledger moved,
-    /// or a racing upload posted one of their keys).
+    /// or one of their keys was posted before), and whether any group came back as a duplicate.
     async fn post_round<'p>(
         &self,
         pending: Vec<Pending<'p>>,
         customers: &HashMap<String, Customer>,
         results: &mut [Option<ResultLine>],
-    ) -> AppResult<Vec<Pending<'p>>> {
+    ) -> AppResult<(Vec<Pending<'p>>, bool)> {
         // By account, in account order (so that two uploads lock ledgers in the same order), each
         // account's lines in file order.
         let mut by_account: BTreeMap<&str, Vec<Pending<'p>>> = BTreeMap::new();
@@ -293,6 +303,7 @@ impl Ctx<'_> {
         }
         let outcomes = self.store.post_entry_groups(&groups).await?;
         let mut again = Vec::new();
+        let mut duplicates = false;
         for ((outcome, ids), lines) in outcomes.into_iter().zip(posted_ids).zip(by_account.into_values()) {
             match outcome {
                 Posted::Done { .. } => {
@@ -301,10 +312,14 @@ impl Ctx<'_> {
                             Some(ResultLine::accepted(self.lines[i].line, p, LineStatus::Posted, id));
                     }
                 }
-                Posted::Stale | Posted::Duplicate { .. } => again.extend(lines),
+                Posted::Stale => again.extend(lines),
+                Posted::Duplicate { .. } => {
+                    duplicates = true;
+                    again.extend(lines);
+                }
             }
         }
-        Ok(again)
+        Ok((again, duplicates))
     }
 }
 
