@@ -364,6 +364,76 @@ async fn a_payment_that_clears_the_arrears_moves_the_case_at_once() -> anyhow::R
     Ok(())
 }
 
+/// The same hook for a bank file (代扣/代收): a line that clears the disconnected shop's arrears
+/// orders the reconnection, due 24 hours after the bank's payment time; a line that clears the
+/// household's arrears withdraws its notice; the same file again orders nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_file_line_that_clears_the_arrears_moves_the_case() -> anyhow::Result<()> {
+    let rules = ArrearsRules::builtin();
+    for db in TestDb::each().await? {
+        let store = &db.store;
+        county(store).await?;
+        passes(store, &[(2026, 2, 16), (2026, 3, 2), (2026, 3, 11), (2026, 3, 15), (2026, 3, 18)]).await?;
+        arrears::complete_order(
+            store,
+            &Actor::system(),
+            rules,
+            "O0001",
+            "disconnect",
+            bj("2026-03-18T10:00"),
+        )
+        .await?;
+        // Paid a minute ago by the bank (whole seconds, as a bank file gives them).
+        let paid_at = Timestamp::from_second(Timestamp::now().as_second() - 60)?;
+        let day = beijing::date_of(paid_at);
+        let owed = |id: &'static str| async move {
+            let a = bureau_app::payments::customer_account(
+                store,
+                &Actor::system(),
+                LateFeeRules::builtin(),
+                id,
+                Some(day),
+            )
+            .await?;
+            anyhow::Ok(a.to_clear)
+        };
+        let stamp = beijing::local(paid_at).strftime("%Y-%m-%d %H:%M:%S").to_string();
+        let text = format!(
+            "account_no,amount,paid_at,bank_ref,mode\nO0001,{},{stamp},B1,withhold\nR0001,{},{stamp},B2,withhold\n",
+            owed("O0001").await?,
+            owed("R0001").await?,
+        );
+        let post = || async {
+            let input = bureau_app::payments::BankBatchInput {
+                bank: "ICBC",
+                file_name: "f.csv",
+                text: &text,
+                chunk: 0,
+            };
+            bureau_app::payments::post_bank_batch(store, &Actor::system(), LateFeeRules::builtin(), &input)
+                .await
+        };
+        let r = post().await?;
+        assert_eq!((r.summary.posted, r.summary.rejected), (2, 0), "{:?}", r.results);
+
+        let case = store.arrears_cases_of("O0001").await?.remove(0);
+        let reconnect = case.steps.iter().find(|s| s.step == "reconnect").expect("a reconnection order");
+        assert_eq!(reconnect.due_at, Some(paid_at.as_second() + 24 * 3600));
+        assert_eq!(reconnect.by_staff, "system");
+        assert_eq!(case.next_step, "await_reconnection");
+        assert!(store.outbox_by_key("arrears:O0001:1:reconnect").await.is_ok(), "the customer is told");
+        let r_case = store.arrears_cases_of("R0001").await?.remove(0);
+        assert!(r_case.closed_at.is_some());
+        assert_eq!(r_case.steps.last().map(|s| s.step.as_str()), Some("withdrawn"));
+
+        let again = post().await?;
+        assert_eq!((again.summary.posted, again.summary.duplicate), (0, 2));
+        assert_eq!(store.arrears_cases_of("O0001").await?.remove(0).steps.len(), case.steps.len());
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
 /// The schedule of `bureau serve`: a server started after the day's time catches up at once; the
 /// day's pass then runs once, the next day's from its time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,6 +98,8 @@ pub(crate) async fn arrears(store: &DynStore) -> anyhow::Result<()> {
     let closed = store.arrears_cases_of(a).await?.remove(0);
     assert_eq!((closed.closed_at, closed.arrears_fen, closed.updated_at), (Some(10_000), 0, 10_000));
 
+    assert!(store.customers_with_open_case(&[a.to_string()]).await?.is_empty(), "a closed case is not open");
+
     // New arrears after the close open case 2; the customer's cases come newest first.
     let second = store.open_arrears_case(a, "A", 12_000, &update("send_reminder", 500, 12_000)).await?;
     assert_eq!((second.case_no, second.opened_at, second.steps.len()), (2, 12_000, 0));
@@ -116,6 +118,13 @@ pub(crate) async fn arrears(store: &DynStore) -> anyhow::Result<()> {
     assert_eq!(store.arrears_cases_of(c).await?.len(), 1);
     let b = "2302000001";
     store.open_arrears_case(b, "B", 14_000, &update("send_reminder", 800, 14_000)).await?;
+
+    // Which customers have an open case: more ids than one statement takes, unknown ones and a
+    // repeated one mixed in; each once, in account order.
+    let mut ids: Vec<String> = (0..1_200).map(|i| format!("98{i:08}")).collect();
+    ids.extend([b.to_string(), a.to_string(), a.to_string()]);
+    assert_eq!(store.customers_with_open_case(&ids).await?, [a.to_string(), b.to_string()]);
+    assert!(store.customers_with_open_case(&[]).await?.is_empty());
 
     // Lists by scope: open ones or all, in account order then case number, with their steps.
     let keys = |v: Vec<ArrearsCaseRow>| {

@@ -205,6 +205,25 @@ impl ArrearsStore for SqlStore {
         with_arrears_steps(&self.pool, cases).await
     }
 
+    async fn customers_with_open_case(&self, customer_ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in customer_ids.chunks(CHUNK) {
+            let mut qb =
+                QueryBuilder::<Db>::new("SELECT customer_id FROM arrears_cases WHERE closed_at IS NULL AND customer_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                out.push(r.try_get::<String, _>("customer_id").map_err(db_err)?);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     async fn record_arrears_pass(&self, p: &ArrearsPassRow) -> StoreResult<bool> {
         let n = sqlx::query(
             "INSERT INTO arrears_passes (day, started_at, finished_at, customers, opened, taken, closed)

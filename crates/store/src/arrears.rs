@@ -119,6 +119,9 @@ pub trait ArrearsStore {
     ) -> StoreResult<Vec<ArrearsCaseRow>>;
     /// A customer's cases with their steps, newest first.
     async fn arrears_cases_of(&self, customer_id: &str) -> StoreResult<Vec<ArrearsCaseRow>>;
+    /// Which of these customers have an open case (each once, in account order); any number of
+    /// ids. A bank file asks this for each chunk it posted, to follow up the paid cases only.
+    async fn customers_with_open_case(&self, customer_ids: &[String]) -> StoreResult<Vec<String>>;
     /// Records the finished pass of a day; `false` (and the first record kept) when the day has
     /// one already.
     async fn record_arrears_pass(&self, pass: &ArrearsPassRow) -> StoreResult<bool>;

@@ -183,7 +183,7 @@ impl Ctx<'_> {
         let mut look_up_keys = false;
         for _ in 0..ATTEMPTS {
             if pending.is_empty() {
-                return Ok(());
+                break;
             }
             if look_up_keys {
                 pending = self.settle_posted_keys(pending, results).await?;
@@ -194,6 +194,57 @@ impl Ctx<'_> {
         }
         for (i, _) in pending {
             results[i] = Some(ResultLine::rejected(&self.lines[i], &[busy_error()]));
+        }
+        self.after_payments(part, &customers, results).await
+    }
+
+    /// The arrears follow-up of the counter (`arrears::after_payment`) for every line posted here:
+    /// a payment that clears a disconnected customer's arrears orders the reconnection (24 hours
+    /// from the payment), one that clears a served notice withdraws it. Only the customers with an
+    /// open case are followed up (one look-up for the chunk), their lines in payment order. As at
+    /// the counter, the payments stand whatever happens here; a failure is logged and the next
+    /// daily pass takes the step, with the same deadline.
+    async fn after_payments(
+        &self,
+        part: &[Pending<'_>],
+        customers: &HashMap<String, Customer>,
+        results: &[Option<ResultLine>],
+    ) -> AppResult<()> {
+        let posted: Vec<&BankPayment> = part
+            .iter()
+            .filter(|(i, _)| matches!(&results[*i], Some(r) if r.status == LineStatus::Posted))
+            .map(|(_, p)| *p)
+            .collect();
+        let mut ids: Vec<String> = posted.iter().map(|p| p.account.as_str().to_string()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let open = match self.store.customers_with_open_case(&ids).await {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "arrears follow-up of a bank file: the open cases could not be read");
+                return Ok(());
+            }
+        };
+        if open.is_empty() {
+            return Ok(());
+        }
+        let mut follow: Vec<(jiff::Timestamp, &BankPayment)> = posted
+            .into_iter()
+            .filter(|p| open.binary_search_by(|c| c.as_str().cmp(p.account.as_str())).is_ok())
+            .map(|p| (ledger_instant(p.paid_at), p))
+            .collect();
+        follow.sort_by(|a, b| (a.0, a.1.account.as_str()).cmp(&(b.0, b.1.account.as_str())));
+        let rules = bureau_domain::arrears::ArrearsRules::builtin();
+        for (at, p) in follow {
+            let customer = &customers[p.account.as_str()];
+            if let Err(e) =
+                crate::arrears::after_payment(self.store, rules, &self.actor.staff_id, customer, at).await
+            {
+                tracing::warn!(account = %p.account.as_str(), error = %e, "arrears follow-up of a bank payment failed");
+            }
         }
         Ok(())
     }
