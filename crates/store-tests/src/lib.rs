@@ -6,6 +6,7 @@
 //! that is dropped afterwards.
 
 mod arrears_suite;
+mod bill_run_jobs_suite;
 mod exceptions_suite;
 mod grid_data_suite;
 mod ledger_suite;

@@ -23,6 +23,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     bill_run(store).await?;
     crate::ledger_suite::bank_files(store).await?;
     crate::exceptions_suite::resolutions(store).await?;
+    crate::bill_run_jobs_suite::bill_run_jobs(store).await?;
     crate::portal_suite::portal(store).await?;
     crate::arrears_suite::arrears(store).await?;
     bulk_load(store).await?;

@@ -609,3 +609,196 @@ impl BillStore for SqlStore {
             .collect()
     }
 }
+
+fn bill_run_job_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<BillRunJob> {
+    let zh: Option<String> = r.try_get("error_zh").map_err(db_err)?;
+    let en: Option<String> = r.try_get("error_en").map_err(db_err)?;
+    Ok(BillRunJob {
+        job_id: r.try_get("job_id").map_err(db_err)?,
+        period: r.try_get("period").map_err(db_err)?,
+        book_id: r.try_get("book_id").map_err(db_err)?,
+        started_by: r.try_get("started_by").map_err(db_err)?,
+        estimate_missing: r.try_get("estimate_missing").map_err(db_err)?,
+        issue_on: r.try_get("issue_on").map_err(db_err)?,
+        chunk: u32::try_from(r.try_get::<i64, _>("chunk").map_err(db_err)?)
+            .map_err(|_| corrupt("bill_run_jobs.chunk", "out of range"))?,
+        state: r.try_get("state").map_err(db_err)?,
+        owner: r.try_get("owner").map_err(db_err)?,
+        started_at: r.try_get("started_at").map_err(db_err)?,
+        heartbeat_at: r.try_get("heartbeat_at").map_err(db_err)?,
+        finished_at: r.try_get("finished_at").map_err(db_err)?,
+        customers_done: r.try_get::<i64, _>("customers_done").map_err(db_err)? as u64,
+        customers_total: r.try_get::<i64, _>("customers_total").map_err(db_err)? as u64,
+        takeovers: r.try_get::<i64, _>("takeovers").map_err(db_err)? as u64,
+        summary_json: r.try_get("summary_json").map_err(db_err)?,
+        error: match (zh, en) {
+            (Some(zh), Some(en)) => Some(bureau_domain::i18n::Text::new(zh, en)),
+            _ => None,
+        },
+    })
+}
+
+/// Bill run jobs (migration 0015): claimed, renewed, taken over and ended by statements that each
+/// name the state they expect, so that two processes never both hold a job.
+impl SqlStore {
+    async fn claim_bill_run_job_sql(&self, job: &BillRunJob, stale_before: i64) -> StoreResult<Option<BillRunJob>> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        // A running job of a dead process (no heartbeat within the lease) gives way.
+        sqlx::query(
+            "UPDATE bill_run_jobs SET state = 'failed', finished_at = $1,
+               error_zh = '处理该任务的进程已停止，任务由 ' || $2 || ' 接替',
+               error_en = 'the process running this job stopped; superseded by ' || $2
+             WHERE period = $3 AND state = 'running' AND heartbeat_at < $4",
+        )
+        .bind(job.started_at)
+        .bind(&job.job_id)
+        .bind(&job.period)
+        .bind(stale_before)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let added = sqlx::query(
+            "INSERT INTO bill_run_jobs (job_id, period, book_id, started_by, estimate_missing, issue_on, chunk,
+               state, owner, started_at, heartbeat_at, finished_at, customers_done, customers_total, takeovers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10, NULL, $11, $12, 0)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&job.job_id)
+        .bind(&job.period)
+        .bind(&job.book_id)
+        .bind(&job.started_by)
+        .bind(job.estimate_missing)
+        .bind(&job.issue_on)
+        .bind(i64::from(job.chunk))
+        .bind(&job.owner)
+        .bind(job.started_at)
+        .bind(job.heartbeat_at)
+        .bind(job.customers_done as i64)
+        .bind(job.customers_total as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if added == 1 {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT * FROM bill_run_jobs WHERE period = $1 AND state = 'running'")
+            .bind(&job.period)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.rollback().await.map_err(db_err)?;
+        match row {
+            Some(r) => Ok(Some(bill_run_job_from_row(&r)?)),
+            // The id itself was taken (not a running job of the period).
+            None => Err(StoreError::Constraint { constraint: "bill_run_jobs_pkey".into() }),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BillRunJobStore for SqlStore {
+    async fn claim_bill_run_job(&self, job: &BillRunJob, stale_before: i64) -> StoreResult<Option<BillRunJob>> {
+        match self.claim_bill_run_job_sql(job, stale_before).await {
+            // Two processes claiming at once on PostgreSQL: the loser's insert waits on the winner's
+            // row and then does nothing; should a race still surface as a violation, answer the winner.
+            Err(StoreError::Constraint { .. }) => {
+                let row = sqlx::query("SELECT * FROM bill_run_jobs WHERE period = $1 AND state = 'running'")
+                    .bind(&job.period)
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    Some(r) => Ok(Some(bill_run_job_from_row(&r)?)),
+                    None => Err(StoreError::Constraint { constraint: "bill_run_jobs_pkey".into() }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn heartbeat_bill_run_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: i64,
+        customers_done: u64,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE bill_run_jobs SET heartbeat_at = $1, customers_done = $2
+             WHERE job_id = $3 AND owner = $4 AND state = 'running'",
+        )
+        .bind(now)
+        .bind(customers_done as i64)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn take_over_bill_run_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE bill_run_jobs SET owner = $1, heartbeat_at = $2, takeovers = takeovers + 1
+             WHERE job_id = $3 AND state = 'running' AND heartbeat_at < $4",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(job_id)
+        .bind(stale_before)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn finish_bill_run_job(&self, end: &BillRunJobEnd) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE bill_run_jobs SET state = $1, finished_at = $2, heartbeat_at = $2, customers_done = $3,
+               summary_json = $4, error_zh = $5, error_en = $6
+             WHERE job_id = $7 AND owner = $8 AND state = 'running'",
+        )
+        .bind(&end.state)
+        .bind(end.finished_at)
+        .bind(end.customers_done as i64)
+        .bind(&end.summary_json)
+        .bind(end.error.as_ref().map(|t| t.zh.clone()))
+        .bind(end.error.as_ref().map(|t| t.en.clone()))
+        .bind(&end.job_id)
+        .bind(&end.owner)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn get_bill_run_job(&self, job_id: &str) -> StoreResult<BillRunJob> {
+        let r = sqlx::query("SELECT * FROM bill_run_jobs WHERE job_id = $1")
+            .bind(job_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        bill_run_job_from_row(&r)
+    }
+
+    async fn list_bill_run_jobs(&self, running_only: bool, limit: u32) -> StoreResult<Vec<BillRunJob>> {
+        let sql = if running_only {
+            "SELECT * FROM bill_run_jobs WHERE state = 'running' ORDER BY started_at DESC, job_id DESC LIMIT $1"
+        } else {
+            "SELECT * FROM bill_run_jobs ORDER BY started_at DESC, job_id DESC LIMIT $1"
+        };
+        let rows = sqlx::query(sql).bind(i64::from(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(bill_run_job_from_row).collect()
+    }
+}

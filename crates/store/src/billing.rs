@@ -155,7 +155,7 @@ pub struct BillRunRecord {
 }
 
 /// Live bills and open exceptions of a period.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PeriodTotals {
     pub bills: u64,
     pub kwh: Decimal,
@@ -230,4 +230,85 @@ pub trait BillStore {
     async fn period_totals(&self, scope: &Scope, period: &str) -> StoreResult<PeriodTotals>;
     async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()>;
     async fn list_bill_runs(&self, limit: u32) -> StoreResult<Vec<BillRunRecord>>;
+}
+
+/// Bill run jobs started from the web, in the database so that they outlive their process.
+#[async_trait]
+pub trait BillRunJobStore {
+    /// Registers a running job, unless a job of the same period is running with a heartbeat at or
+    /// after `stale_before`: then that job is answered (`Some`) and nothing is written. A running job
+    /// of the period with an older heartbeat (its process died) is marked failed first. The guard
+    /// holds across processes (a unique index on the running job of a period).
+    async fn claim_bill_run_job(
+        &self,
+        job: &BillRunJob,
+        stale_before: i64,
+    ) -> StoreResult<Option<BillRunJob>>;
+    /// Renews the heartbeat of a running job held by `owner` and records its progress; `false` when
+    /// the job is no longer this owner's (taken over, or finished).
+    async fn heartbeat_bill_run_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: i64,
+        customers_done: u64,
+    ) -> StoreResult<bool>;
+    /// Takes over a running job whose heartbeat is older than `stale_before` (its process died):
+    /// `false` when it is not running or another process holds it alive.
+    async fn take_over_bill_run_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> StoreResult<bool>;
+    /// Ends a running job held by `owner` with its state (`done` or `failed`), progress, summary
+    /// (JSON) or error; `false` when the job is no longer this owner's.
+    async fn finish_bill_run_job(&self, end: &BillRunJobEnd) -> StoreResult<bool>;
+    async fn get_bill_run_job(&self, job_id: &str) -> StoreResult<BillRunJob>;
+    /// Jobs newest first; `running_only` for the ones still running (or abandoned by a dead process).
+    async fn list_bill_run_jobs(&self, running_only: bool, limit: u32) -> StoreResult<Vec<BillRunJob>>;
+}
+
+/// A bill run started from the web, kept in the database so that it outlives the process running
+/// it (see migration 0015).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BillRunJob {
+    pub job_id: String,
+    pub period: String,
+    pub book_id: Option<String>,
+    pub started_by: String,
+    pub estimate_missing: bool,
+    /// The issue date of the bills (`YYYY-MM-DD`), kept so that a resumed run issues alike.
+    pub issue_on: String,
+    /// Customers per chunk of the run.
+    pub chunk: u32,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// The process holding the job.
+    pub owner: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    pub finished_at: Option<i64>,
+    pub customers_done: u64,
+    pub customers_total: u64,
+    /// How many times a process took the job over from a dead one.
+    pub takeovers: u64,
+    /// The run's summary, JSON, once done.
+    pub summary_json: Option<String>,
+    pub error: Option<Text>,
+}
+
+/// How a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillRunJobEnd {
+    pub job_id: String,
+    pub owner: String,
+    /// `done` or `failed`.
+    pub state: String,
+    pub finished_at: i64,
+    pub customers_done: u64,
+    pub summary_json: Option<String>,
+    pub error: Option<Text>,
 }

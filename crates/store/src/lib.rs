@@ -183,6 +183,7 @@ pub trait Store:
     + OutageStore
     + ServiceStore
     + BillStore
+    + BillRunJobStore
     + ExceptionStore
     + LedgerStore
     + PortalStore

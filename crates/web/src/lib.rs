@@ -42,7 +42,12 @@ impl AppState {
             grid: Arc::default(),
             customers: Arc::default(),
             limits: Arc::default(),
-            bill_runs: Arc::default(),
+            bill_runs: Arc::new(bureau_app::billing::jobs::BillRunJobs::new(
+                std::env::var("BUREAU_BILL_RUN_LEASE_SECS")
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(bureau_app::billing::jobs::DEFAULT_LEASE_SECS),
+            )),
         }
     }
 }
@@ -105,6 +110,11 @@ pub async fn serve(store: DynStore, listener: tokio::net::TcpListener) -> anyhow
     // It stops with the server, also when the server's task is aborted.
     let _intake =
         AbortOnDrop(bureau_app::grid::intake::worker(state.store.clone(), state.grid.clone()).spawn());
+    // Bill run jobs of a process that died (this server before a restart, or another server) are
+    // taken over and finished.
+    let _resumer = AbortOnDrop(
+        state.bill_runs.clone().spawn_resumer(state.store.clone(), api::billing::tariffs().clone()),
+    );
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())

@@ -67,7 +67,7 @@ impl RunOptions {
 }
 
 /// What a run did, and where the period stands after it.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub period: String,
     /// Customers looked at (those without a bill for the period when the run started).

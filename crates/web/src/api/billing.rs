@@ -124,6 +124,9 @@ pub struct RunBody {
     /// Estimate missing readings from the previous period (供电营业规则 Art. 83).
     #[serde(default)]
     pub estimate_missing: bool,
+    /// Customers per chunk (one read pass and one write transaction each), 1 to 100000; 5000 when
+    /// absent.
+    pub chunk: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -178,6 +181,8 @@ pub struct RunJob {
     /// Customers computed so far, of those without a bill when the run started.
     pub customers_done: u64,
     pub customers_total: u64,
+    /// How many times a server took the job over from a process that stopped (killed, crashed).
+    pub takeovers: u64,
     /// Live bills and open exceptions of the period (read from the database as the run writes).
     pub period_bills: u64,
     pub open_exceptions: u64,
@@ -213,6 +218,7 @@ impl RunJob {
             finished_at: j.finished_at,
             customers_done: j.customers_done,
             customers_total: j.customers_total,
+            takeovers: j.takeovers,
             period_bills: totals.bills,
             open_exceptions: totals.open_exceptions,
             summary: j.summary.as_ref().map(RunSummary::from),
@@ -237,6 +243,18 @@ pub async fn run(
     let mut opts = billing::RunOptions::new(period, jiff::Zoned::now().date());
     opts.book_id = b.book.filter(|s| !s.trim().is_empty());
     opts.estimate_missing = b.estimate_missing;
+    if let Some(chunk) = b.chunk {
+        if !(1..=100_000).contains(&chunk) {
+            let e = bureau_domain::error::FieldError::new(
+                "chunk",
+                "range",
+                "每批客户数应在 1 到 100000 之间",
+                "customers per chunk must be between 1 and 100000",
+            );
+            return Err(ApiError::new(bureau_app::AppError::Invalid(vec![e]), user.lang));
+        }
+        opts.chunk = chunk;
+    }
     let job = state
         .bill_runs
         .start(&state.store, &user.actor, tariffs(), opts)
@@ -254,10 +272,10 @@ pub async fn run_job(
     ApiStaff(user): ApiStaff,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RunJob>> {
-    let job = state
-        .bill_runs
-        .get(&id)
-        .ok_or_else(|| ApiError::new(bureau_app::AppError::not_found("bill run", id.clone()), user.lang))?;
+    let job =
+        state.bill_runs.get(&state.store, &id).await.map_err(|e| ApiError::new(e, user.lang))?.ok_or_else(
+            || ApiError::new(bureau_app::AppError::not_found("bill run", id.clone()), user.lang),
+        )?;
     Ok(Json(RunJob::new(&state, &user, &job).await?))
 }
 

@@ -259,7 +259,13 @@ async fn run_page(
     Query(f): Query<RunForm>,
 ) -> Response {
     let period = f.period.filter(|p| BillPeriod::parse("period", p).is_ok()).unwrap_or_else(last_month);
-    let job = f.job.as_deref().and_then(|id| state.bill_runs.get(id));
+    let job = match f.job.as_deref() {
+        Some(id) => match state.bill_runs.get(&state.store, id).await {
+            Ok(j) => j,
+            Err(e) => return error_page(&e, user.lang),
+        },
+        None => None,
+    };
     let summary = job.as_ref().and_then(|j| j.summary.clone());
     let error = job.as_ref().and_then(|j| j.error.as_ref()).map(|t| t.get(user.lang).to_string());
     run_view(&state, &user, &uri, period, f.book.unwrap_or_default(), summary, error, job).await
@@ -272,7 +278,11 @@ async fn run_job_json(
     Path(id): Path<String>,
 ) -> Response {
     use axum::response::IntoResponse;
-    match state.bill_runs.get(&id) {
+    let job = match state.bill_runs.get(&state.store, &id).await {
+        Ok(j) => j,
+        Err(e) => return error_page(&e, user.lang),
+    };
+    match job {
         Some(j) => match crate::api::billing::RunJob::new(&state, &user, &j).await {
             Ok(v) => axum::Json(v).into_response(),
             Err(e) => e.into_response(),
