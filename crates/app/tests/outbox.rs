@@ -224,6 +224,55 @@ async fn two_workers_never_claim_one_message_and_an_expired_lease_is_taken_over(
 }
 
 #[tokio::test]
+async fn a_batch_is_marked_sent_in_one_call_only_under_its_claim() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        for i in 1..=3 {
+            let n = Notification::new(format!("batch:{i}"), "grid_intake", "grid", "报修转故障", "停电");
+            outbox::enqueue_at(&db.store, n, T0).await?;
+        }
+        // An internal channel is claimed only by name (its own worker).
+        let channels = ["grid_intake".to_string()];
+        let claim = |token: &'static str, now: i64| Claim {
+            channels: Some(&channels),
+            now,
+            token,
+            lease_until: now + 60,
+            limit: 100,
+        };
+        let claimed = db.store.claim_outbox(&claim("A", T0)).await?;
+        assert_eq!(claimed.len(), 3);
+        let id = |key: &str| claimed.iter().find(|m| m.key == key).map(|m| m.id.clone()).unwrap();
+        let two = vec![id("batch:1"), id("batch:2")];
+        // Another token marks nothing, an unknown id is ignored.
+        assert!(db.store.mark_outbox_sent_many(&two, "B", T0 + 5).await?.is_empty());
+        let mut asked = two.clone();
+        asked.push("no-such-id".into());
+        let mut marked = db.store.mark_outbox_sent_many(&asked, "A", T0 + 5).await?;
+        marked.sort();
+        let mut want = two.clone();
+        want.sort();
+        assert_eq!(marked, want);
+        // Marked once only.
+        assert!(db.store.mark_outbox_sent_many(&two, "A", T0 + 6).await?.is_empty());
+        for key in ["batch:1", "batch:2"] {
+            let m = db.store.outbox_by_key(key).await?;
+            assert_eq!((m.status, m.sent_at), (OutboxStatus::Sent, Some(T0 + 5)), "{key}");
+        }
+        assert_eq!(db.store.outbox_by_key("batch:3").await?.status, OutboxStatus::Sending);
+        // After the lease ran out and C took the third, A's late mark is refused.
+        let retaken = db.store.claim_outbox(&claim("C", T0 + 120)).await?;
+        assert_eq!(retaken.len(), 1);
+        assert!(db.store.mark_outbox_sent_many(&[id("batch:3")], "A", T0 + 121).await?.is_empty());
+        assert_eq!(
+            db.store.mark_outbox_sent_many(&[id("batch:3")], "C", T0 + 121).await?,
+            vec![id("batch:3")]
+        );
+        db.destroy().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn bad_notifications_and_configuration_name_the_field() -> anyhow::Result<()> {
     let db = TestDb::sqlite().await?;
     let e = outbox::enqueue(&db.store, Notification::new("", "SMS!", " ", "", "")).await.unwrap_err();

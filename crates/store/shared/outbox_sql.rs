@@ -225,6 +225,30 @@ impl OutboxStore for SqlStore {
         Ok(n == 1)
     }
 
+    async fn mark_outbox_sent_many(&self, ids: &[String], token: &str, now: i64) -> StoreResult<Vec<String>> {
+        let mut marked = Vec::with_capacity(ids.len());
+        // 500 ids a statement keeps well inside either database's limit on bound values.
+        for chunk in ids.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::<Db>::new(
+                "UPDATE outbox SET status = 'sent', claim_token = NULL, lease_until = NULL, sent_at = ",
+            );
+            qb.push_bind(now);
+            qb.push(" WHERE status = 'sending' AND claim_token = ");
+            qb.push_bind(token);
+            qb.push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            qb.push(") RETURNING id");
+            let rows = qb.build().fetch_all(&self.writer).await.map_err(db_err)?;
+            for row in rows {
+                marked.push(row.try_get::<String, _>(0).map_err(db_err)?);
+            }
+        }
+        Ok(marked)
+    }
+
     async fn mark_outbox_failed(
         &self,
         id: &str,

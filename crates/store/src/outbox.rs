@@ -146,6 +146,9 @@ pub trait OutboxStore {
     /// Marks a claimed message sent; false if the claim was lost (lease ran out and another worker
     /// took it), in which case nothing changes.
     async fn mark_outbox_sent(&self, id: &str, token: &str, now: i64) -> StoreResult<bool>;
+    /// Marks many messages claimed under `token` sent, in one statement; returns the ids that were
+    /// marked (a message whose claim was lost is left alone and not returned).
+    async fn mark_outbox_sent_many(&self, ids: &[String], token: &str, now: i64) -> StoreResult<Vec<String>>;
     /// Records a failed attempt: back to pending until `retry_at`, or dead when `retry_at` is None.
     /// False if the claim was lost.
     async fn mark_outbox_failed(

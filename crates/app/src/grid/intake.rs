@@ -196,8 +196,23 @@ impl IntakeWorker {
                 return Ok(total);
             }
             let outcomes = deliver_batch(&self.store, &self.cache, &claimed, crate::auth::now_unix()).await;
+            // The delivered ones are marked sent in one statement; failures one by one (each has
+            // its own error and retry time, and they are few).
+            let mut delivered = Vec::new();
             for (msg, outcome) in claimed.iter().zip(outcomes) {
-                total += record_outcome(&self.store, &self.cfg, msg, &token, now, outcome).await?;
+                match outcome {
+                    Ok(()) => delivered.push(msg.id.clone()),
+                    Err(_) => {
+                        total += record_outcome(&self.store, &self.cfg, msg, &token, now, outcome).await?
+                    }
+                }
+            }
+            if !delivered.is_empty() {
+                let sent_at = crate::auth::now_unix().max(now);
+                let marked = self.store.mark_outbox_sent_many(&delivered, &token, sent_at).await?;
+                let (marked, lost) = (marked.len() as u64, (delivered.len() - marked.len()) as u64);
+                total += RunReport { claimed: marked + lost, sent: marked, lost, ..RunReport::default() };
+                tracing::debug!(sent = marked, lost, "grid hand-overs marked sent");
             }
             if claimed.len() < self.cfg.batch as usize {
                 return Ok(total);
