@@ -10,7 +10,7 @@
 //! read and write the same rows; the conformance suite runs the bill run through this one.
 //!
 //! Durability and locking are those of the sqlx connections: WAL, `synchronous = NORMAL`,
-//! foreign keys on, no checkpoint on commit (the store's checkpointer thread does it), a 30 s busy timeout, and `BEGIN IMMEDIATE` so that the write lock is taken when
+//! foreign keys on, a 30 s busy timeout, and `BEGIN IMMEDIATE` so that the write lock is taken when
 //! the transaction starts rather than upgraded half way (which SQLite refuses with `SQLITE_BUSY`).
 
 use crate::{corrupt, from_centi, parse_date, parse_decimal, period_back, to_centi};
@@ -61,7 +61,7 @@ impl Direct {
         c.busy_timeout(Duration::from_secs(30)).map_err(err)?;
         c.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;
-             PRAGMA temp_store = memory; PRAGMA wal_autocheckpoint = 0;",
+             PRAGMA temp_store = memory;",
         )
         .map_err(err)?;
         c.set_prepared_statement_cache_capacity(64);

@@ -3,13 +3,10 @@
 //! WAL journal so that readers never wait for the writer; `synchronous = NORMAL`, which in WAL mode
 //! keeps every committed transaction across a crash of the program (only an OS crash may lose the
 //! last ones). Writes go through a one-connection pool: SQLite has one writer anyway, and queueing
-//! writers in-process avoids `SQLITE_BUSY` on lock upgrades. No connection checkpoints the log on
-//! commit (`wal_autocheckpoint = 0`): a thread of the store does it in the background (see
-//! [`checkpoint`]), so that a commit never waits for the copy into the database file and its fsync.
+//! writers in-process avoids `SQLITE_BUSY` on lock upgrades.
 
 mod bank_post;
 mod bill_run;
-mod checkpoint;
 mod register_load;
 #[cfg(test)]
 mod schema_checks;
@@ -33,8 +30,6 @@ pub struct SqlStore {
     intake: Arc<GroupCommit>,
     /// Who is on duty, for a few seconds (intake reads it for every fault repair).
     roster_cache: Arc<RosterCache>,
-    /// The WAL checkpointer of a database file (see [`checkpoint`]); it stops with the last clone.
-    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl SqlStore {
@@ -48,11 +43,7 @@ impl SqlStore {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory")
-            .pragma("wal_autocheckpoint", "0");
-        let file = opts.get_filename().to_path_buf();
-        let in_memory = file.as_os_str().is_empty()
-            || file.to_str().is_some_and(|f| f == ":memory:" || f.starts_with("file:"));
+            .pragma("temp_store", "memory");
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(db_err)?;
         let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
@@ -61,20 +52,11 @@ impl SqlStore {
             .connect_with(opts.clone().read_only(false))
             .await
             .map_err(db_err)?;
-        // Started once the pools have opened (and created) the file.
-        let checkpointer = match in_memory {
-            true => None,
-            false => Some(Arc::new(checkpoint::Checkpointer::start(file.clone(), checkpoint::INTERVAL)?)),
-        };
+        let file = opts.get_filename().to_path_buf();
+        let in_memory = file.as_os_str().is_empty()
+            || file.to_str().is_some_and(|f| f == ":memory:" || f.starts_with("file:"));
         let direct = (!in_memory).then(|| Arc::new(bill_run::Direct::new(file)));
-        Ok(SqlStore {
-            pool,
-            writer,
-            direct,
-            intake: Default::default(),
-            roster_cache: Default::default(),
-            _checkpointer: checkpointer,
-        })
+        Ok(SqlStore { pool, writer, direct, intake: Default::default(), roster_cache: Default::default() })
     }
 
     /// A chunk of the bill run (or one customer) through the direct connections.
