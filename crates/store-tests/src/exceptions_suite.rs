@@ -101,3 +101,59 @@ pub async fn resolutions(store: &DynStore) -> anyhow::Result<()> {
     assert!(matches!(store.save_resolution(&orphan).await, Err(StoreError::Constraint { .. })));
     Ok(())
 }
+
+/// A resolution billed at once: the resolution, the bill and its ledger charge are one transaction
+/// (`resolve_and_bill`). A failure after the resolution is written (here a charge the schema
+/// refuses) leaves none of them; a success leaves all three; a bill already there is kept and its
+/// charge not posted twice. Runs last: it bills customer 2301000002, whom earlier checks expect
+/// without a bill.
+pub async fn resolve_and_bill(store: &DynStore) -> anyhow::Result<()> {
+    let (customer, period) = ("2301000002", "2026-06");
+    let before = store.resolutions_of(customer, period).await?.len();
+    let mut bill = store.get_bill("2301000001", period, None).await?;
+    bill.customer_id = customer.into();
+    bill.meter_id = "M9".into();
+    let charge = CustomerEntry {
+        customer_id: customer.into(),
+        entry: bureau_domain::ledger::Entry {
+            id: bureau_domain::ledger::EntryId("charge-2026-06".into()),
+            at: jiff::Timestamp::from_second(bill.created_at)?,
+            by: "clerk1".into(),
+            channel: bureau_domain::ledger::Channel::Billing,
+            reason: "2026-06 电费".into(),
+            kind: bureau_domain::ledger::EntryKind::Charge {
+                bill: bureau_domain::ledger::BillId("2026-06".into()),
+                period: bureau_domain::tariff::BillPeriod::parse("period", period)?,
+                due: "2026-06-21".parse()?,
+                amount: bill.total,
+            },
+        },
+    };
+    let confirm = resolution(customer, period, ResolutionAction::Confirm, None);
+    let charged = |l: &CustomerLedger| l.entries.iter().filter(|e| e.id == charge.entry.id).count();
+
+    // The last step (the charge, here of an account the schema refuses) fails after the resolution
+    // and the bill were written in the transaction: nothing is left.
+    let mut broken = charge.clone();
+    broken.customer_id = "2399999999".into();
+    assert!(store.resolve_and_bill(&confirm, &bill, std::slice::from_ref(&broken)).await.is_err());
+    assert_eq!(store.resolutions_of(customer, period).await?.len(), before, "no resolution without its bill");
+    assert!(matches!(store.get_bill(customer, period, None).await, Err(StoreError::NotFound)));
+    assert_eq!(charged(&store.ledger_of(customer).await?), 0);
+
+    // Together: the resolution, the bill and its charge.
+    let (seq, added) = store.resolve_and_bill(&confirm, &bill, std::slice::from_ref(&charge)).await?;
+    assert_eq!((seq, added), (before as i64 + 1, true));
+    assert_eq!(store.get_bill(customer, period, None).await?, bill);
+    assert_eq!(store.resolutions_of(customer, period).await?.last().map(|r| r.seq), Some(seq));
+    assert_eq!(charged(&store.ledger_of(customer).await?), 1);
+    // The period's exception is no longer open once billed.
+    let open = store.list_exceptions(&Scope::All, period, None, 10).await?;
+    assert!(open.iter().all(|e| e.customer_id != customer), "{open:?}");
+
+    // Again (a bill run wrote the bill meanwhile): the bill and its one charge are kept.
+    let (seq2, added) = store.resolve_and_bill(&confirm, &bill, std::slice::from_ref(&charge)).await?;
+    assert_eq!((seq2, added), (seq + 1, false));
+    assert_eq!(charged(&store.ledger_of(customer).await?), 1, "the charge is not posted twice");
+    Ok(())
+}

@@ -28,6 +28,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     crate::arrears_suite::arrears(store).await?;
     bulk_load(store).await?;
     history_newest_first(store).await?;
+    crate::exceptions_suite::resolve_and_bill(store).await?;
     Ok(())
 }
 

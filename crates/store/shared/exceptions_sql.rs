@@ -43,6 +43,47 @@ fn resolution_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<Exception
     })
 }
 
+/// Stores a resolution under the next number of its customer and period, in `tx`.
+async fn save_resolution_tx(tx: &mut sqlx::Transaction<'_, Db>, x: &ExceptionResolution) -> StoreResult<i64> {
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM exception_resolutions
+         WHERE customer_id = $1 AND period = $2",
+    )
+    .bind(&x.customer_id)
+    .bind(&x.period)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let r = x.reading.as_ref();
+    sqlx::query(
+        "INSERT INTO exception_resolutions (customer_id, period, seq, action, kind, meter_id, read_on,
+           reading_kind, total_c, peak_c, flat_c, valley_c, max_demand_c, kvarh_c, reason, resolved_by,
+           resolved_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(&x.customer_id)
+    .bind(&x.period)
+    .bind(seq)
+    .bind(x.action.code())
+    .bind(x.kind.code())
+    .bind(r.map(|r| r.meter_id.as_str()))
+    .bind(r.map(|r| r.read_on.as_str()))
+    .bind(r.map(|r| r.kind.code()))
+    .bind(r.map(|r| to_centi(r.total)))
+    .bind(r.and_then(|r| r.peak).map(to_centi))
+    .bind(r.and_then(|r| r.flat).map(to_centi))
+    .bind(r.and_then(|r| r.valley).map(to_centi))
+    .bind(r.and_then(|r| r.max_demand).map(to_centi))
+    .bind(r.and_then(|r| r.kvarh).map(to_centi))
+    .bind(&x.reason)
+    .bind(&x.resolved_by)
+    .bind(x.resolved_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(seq)
+}
+
 #[async_trait::async_trait]
 impl ExceptionStore for SqlStore {
     async fn billing_extras(&self, from: &str, to: &str, period: &str) -> StoreResult<BillingExtras> {
@@ -86,44 +127,25 @@ impl ExceptionStore for SqlStore {
 
     async fn save_resolution(&self, x: &ExceptionResolution) -> StoreResult<i64> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let seq: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM exception_resolutions
-             WHERE customer_id = $1 AND period = $2",
-        )
-        .bind(&x.customer_id)
-        .bind(&x.period)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let r = x.reading.as_ref();
-        sqlx::query(
-            "INSERT INTO exception_resolutions (customer_id, period, seq, action, kind, meter_id, read_on,
-               reading_kind, total_c, peak_c, flat_c, valley_c, max_demand_c, kvarh_c, reason, resolved_by,
-               resolved_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(&x.customer_id)
-        .bind(&x.period)
-        .bind(seq)
-        .bind(x.action.code())
-        .bind(x.kind.code())
-        .bind(r.map(|r| r.meter_id.as_str()))
-        .bind(r.map(|r| r.read_on.as_str()))
-        .bind(r.map(|r| r.kind.code()))
-        .bind(r.map(|r| to_centi(r.total)))
-        .bind(r.and_then(|r| r.peak).map(to_centi))
-        .bind(r.and_then(|r| r.flat).map(to_centi))
-        .bind(r.and_then(|r| r.valley).map(to_centi))
-        .bind(r.and_then(|r| r.max_demand).map(to_centi))
-        .bind(r.and_then(|r| r.kvarh).map(to_centi))
-        .bind(&x.reason)
-        .bind(&x.resolved_by)
-        .bind(x.resolved_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let seq = save_resolution_tx(&mut tx, x).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(seq)
+    }
+
+    async fn resolve_and_bill(
+        &self,
+        x: &ExceptionResolution,
+        bill: &StoredBill,
+        charges: &[CustomerEntry],
+    ) -> StoreResult<(i64, bool)> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let seq = save_resolution_tx(&mut tx, x).await?;
+        let added = insert_bills_tx(&mut tx, std::slice::from_ref(bill), true).await? == 1;
+        if added {
+            post_charges_tx(&mut tx, charges).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok((seq, added))
     }
 
     async fn resolutions_of(&self, customer_id: &str, period: &str) -> StoreResult<Vec<ExceptionResolution>> {

@@ -51,6 +51,16 @@ pub trait ExceptionStore {
     async fn billing_extras(&self, from: &str, to: &str, period: &str) -> StoreResult<BillingExtras>;
     /// Stores a resolution under the next number of its customer and period; returns the number.
     async fn save_resolution(&self, resolution: &ExceptionResolution) -> StoreResult<i64>;
+    /// Stores a resolution (as `save_resolution`) and issues the bill it allows, with the bill's
+    /// ledger charges, in ONE transaction: a crash leaves both or neither, never a resolved
+    /// exception without its bill. A bill of the same revision already present (a bill run wrote it
+    /// meanwhile) is kept and its charges not posted again; the answer says whether `bill` was added.
+    async fn resolve_and_bill(
+        &self,
+        resolution: &ExceptionResolution,
+        bill: &crate::StoredBill,
+        charges: &[crate::CustomerEntry],
+    ) -> StoreResult<(i64, bool)>;
     /// Every resolution of a customer's period, oldest first.
     async fn resolutions_of(&self, customer_id: &str, period: &str) -> StoreResult<Vec<ExceptionResolution>>;
     /// Every exception recorded for a customer's period, open or not, by kind.

@@ -11,7 +11,8 @@
 //!
 //! Then either the customer is billed for the period at once, through the same computation as
 //! the bill run (`bill_account`), or the next bill run picks the customer up (it still has no bill)
-//! and applies the resolution. With "bill now" the resolution is kept only if the bill can be
+//! and applies the resolution. With "bill now" the resolution and the bill are written in one
+//! transaction (`ExceptionStore::resolve_and_bill`), and the resolution is kept only if the bill can be
 //! computed: a reading still held leaves nothing behind and says why.
 
 use super::compute::{day_in, month_of, opening_of, registers};
@@ -24,8 +25,8 @@ use bureau_domain::error::FieldError;
 use bureau_domain::reading::{self, ExceptionKind, MeterSpec, ReadingRules, ResolutionAction};
 use bureau_domain::tariff::{BillPeriod, TariffBook};
 use bureau_store::{
-    BillWrite, BillingExtras, DynStore, ExceptionResolution, Reading, ReadingException, ReadingKind,
-    StoreError, StoredBill,
+    BillingExtras, DynStore, ExceptionResolution, Reading, ReadingException, ReadingKind, StoreError,
+    StoredBill,
 };
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -293,14 +294,11 @@ pub async fn resolve(
         Outcome::Bill(b, _) => *b,
         Outcome::Held(e) => return Err(held_error(&e[0])),
     };
-    resolution.seq = store.save_resolution(&resolution).await?;
-    let write = BillWrite {
-        charges: crate::payments::charges_for(std::slice::from_ref(&bill), &actor.staff_id),
-        bills: vec![bill.clone()],
-        ..Default::default()
-    };
-    let counts = store.write_bills(std::sync::Arc::new(write)).await?;
-    if counts.bills == 0 {
+    // The resolution and its bill (with its ledger charge) in one transaction.
+    let charges = crate::payments::charges_for(std::slice::from_ref(&bill), &actor.staff_id);
+    let (seq, added) = store.resolve_and_bill(&resolution, &bill, &charges).await?;
+    resolution.seq = seq;
+    if !added {
         // A bill run wrote it meanwhile: answer the bill that is there.
         let (_, live) = super::bill(store, actor, customer_id, &period, None).await?;
         return Ok(Resolved { resolution, bill: Some(live) });
