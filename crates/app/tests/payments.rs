@@ -500,3 +500,48 @@ async fn a_bank_file_posts_each_line_once_with_its_late_fees() -> anyhow::Result
     }
     Ok(())
 }
+
+/// The batches posted are listed to the staff of the poster's bureau (scope), and each keeps its
+/// result file, downloadable later in either language exactly as it was answered; another bureau's
+/// staff neither list it nor read its file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_batch_is_listed_by_scope_and_keeps_its_result_file() -> anyhow::Result<()> {
+    use bureau_domain::i18n::Lang;
+    use bureau_domain::ledger::bank_file::format_results;
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let clerk = staff_actor(&db, "clerk").await?;
+        assert!(!clerk.bureau_id.is_empty());
+        let (id, due) = customer_with_bills(&db).await?;
+        let text = format!(
+            "account_no,amount,paid_at,bank_ref,mode\n{id},12.34,{due} 09:00:00,S1,collect\n9999999999,1.00,{due} 09:00:00,S2,collect\n{id},-1,{due},S3,collect\n"
+        );
+        let input = payments::BankBatchInput { bank: "BOC", file_name: "boc.csv", text: &text, chunk: 0 };
+        let r = payments::post_bank_batch(&db.store, &clerk, LateFeeRules::builtin(), &input).await?;
+        assert_eq!((r.summary.posted, r.summary.rejected), (1, 2));
+        let batch = &r.summary.batch_id;
+
+        let mine = payments::bank_batches(&db.store, &clerk, 10).await?;
+        assert_eq!(mine.iter().map(|b| b.batch_id.as_str()).collect::<Vec<_>>(), [batch.as_str()]);
+        assert_eq!((mine[0].bureau_id.as_str(), mine[0].has_result), (clerk.bureau_id.as_str(), true));
+        for lang in [Lang::Zh, Lang::En] {
+            let file = payments::bank_batch_result(&db.store, &clerk, batch, lang).await?;
+            assert_eq!(file, format_results(&r.results, lang));
+            assert_eq!(file.lines().count(), 4, "header and one line per input line");
+        }
+
+        let mut other = Actor::system();
+        other.staff_id = "elsewhere".into();
+        other.bureau_id = "NOT-A-BUREAU".into();
+        other.scope = Scope::Bureaus(vec!["NOT-A-BUREAU".into()]);
+        assert!(payments::bank_batches(&db.store, &other, 10).await?.is_empty(), "another bureau's batch");
+        let e = payments::bank_batch_result(&db.store, &other, batch, Lang::En).await.unwrap_err();
+        assert!(matches!(e, bureau_app::AppError::NotFound { .. }), "{e:?}");
+        let e = payments::bank_batch_result(&db.store, &clerk, "bank-nope", Lang::En).await.unwrap_err();
+        assert!(matches!(e, bureau_app::AppError::NotFound { .. }), "{e:?}");
+        // The system (all bureaus) sees it too.
+        assert_eq!(payments::bank_batches(&db.store, &Actor::system(), 10).await?.len(), 1);
+        db.destroy().await?;
+    }
+    Ok(())
+}

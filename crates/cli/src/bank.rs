@@ -33,6 +33,12 @@ pub enum BankCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Writes the result file of a batch posted before to stdout (as written when it was posted,
+    /// in the language of `--lang`). Fails when there is no such batch, or no file was kept for it.
+    Result {
+        /// The batch id (`bureau bank batches`).
+        id: String,
+    },
     /// The batches posted, newest first.
     Batches {
         #[arg(long, default_value_t = 20)]
@@ -95,6 +101,14 @@ pub async fn bank(db: &str, cmd: BankCmd, lang: Lang) -> Result<ExitCode, Failur
                 println!("{}", summary_line(&r.summary, lang));
             }
             Ok(if r.summary.rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        BankCmd::Result { id } => {
+            let store = open(db).await?;
+            let csv = payments::bank_batch_result(&store, &Actor::system(), &id, lang)
+                .await
+                .map_err(|e| app_failure(e, lang))?;
+            std::io::stdout().write_all(csv.as_bytes()).context("writing the result file")?;
+            Ok(ExitCode::SUCCESS)
         }
         BankCmd::Batches { limit, json } => {
             let store = open(db).await?;

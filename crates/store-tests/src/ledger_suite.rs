@@ -266,8 +266,9 @@ async fn bank_batches(store: &DynStore) -> anyhow::Result<()> {
     got.sort();
     assert_eq!(got, [("2301000001".to_string(), "p1".to_string()), ("2302000001".into(), "pb1".into())]);
 
-    let batch = |id: &str, started_at: i64| BankBatchRecord {
+    let batch = |id: &str, bureau: &str, started_at: i64| BankBatchRecord {
         batch_id: id.into(),
+        bureau_id: bureau.into(),
         bank: "ICBC".into(),
         file_name: "icbc-20261127.csv".into(),
         posted_by: "clerk1".into(),
@@ -278,13 +279,38 @@ async fn bank_batches(store: &DynStore) -> anyhow::Result<()> {
         duplicate: 1,
         rejected: 1,
         posted_amount: Fen(123_456),
+        has_result: true,
     };
-    store.save_bank_batch(&batch("bank-1", 1_800_000_000)).await?;
-    store.save_bank_batch(&batch("bank-2", 1_800_000_100)).await?;
-    assert!(store.save_bank_batch(&batch("bank-2", 1_800_000_200)).await.is_err(), "an id is kept once");
-    let list = store.list_bank_batches(10).await?;
-    assert_eq!(list, [batch("bank-2", 1_800_000_100), batch("bank-1", 1_800_000_000)], "newest first");
-    assert_eq!(store.list_bank_batches(1).await?.len(), 1);
+    let file = |n: &str| BankBatchResultFile {
+        zh: format!(
+            "line,account_no,amount,bank_ref,status,code,message\n2,2301000001,1.00,{n},posted,,已入账\n"
+        ),
+        en: format!(
+            "line,account_no,amount,bank_ref,status,code,message\n2,2301000001,1.00,{n},posted,,posted\n"
+        ),
+    };
+    store.save_bank_batch(&batch("bank-1", "A", 1_800_000_000), &file("r1")).await?;
+    store.save_bank_batch(&batch("bank-2", "B", 1_800_000_100), &file("r2")).await?;
+    assert!(
+        store.save_bank_batch(&batch("bank-2", "B", 1_800_000_200), &file("r3")).await.is_err(),
+        "an id is kept once"
+    );
+    let list = store.list_bank_batches(&Scope::All, 10).await?;
+    assert_eq!(
+        list,
+        [batch("bank-2", "B", 1_800_000_100), batch("bank-1", "A", 1_800_000_000)],
+        "newest first"
+    );
+    assert_eq!(store.list_bank_batches(&Scope::All, 1).await?.len(), 1);
+    // By scope: a bureau's staff see its batches only.
+    let only_a = store.list_bank_batches(&Scope::Bureaus(vec!["A".into()]), 10).await?;
+    assert_eq!(only_a, [batch("bank-1", "A", 1_800_000_000)]);
+    assert!(store.list_bank_batches(&Scope::Bureaus(vec!["C".into()]), 10).await?.is_empty());
+    assert!(store.list_bank_batches(&Scope::Bureaus(vec![]), 10).await?.is_empty());
+    // The result file, as saved; an unknown batch has none.
+    let (record, got) = store.bank_batch_result("bank-2").await?.expect("saved");
+    assert_eq!((record, got), (batch("bank-2", "B", 1_800_000_100), Some(file("r2"))));
+    assert_eq!(store.bank_batch_result("bank-9").await?, None);
     Ok(())
 }
 

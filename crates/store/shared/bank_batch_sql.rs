@@ -4,10 +4,14 @@
 // Included by both store crates after `sql_store.rs` and `ledger_sql.rs` (for `CUSTOMER_COLUMNS`,
 // `customer_from_row`, `entries_by_keys` and `CHUNK`).
 
+const BANK_BATCH_COLUMNS: &str = "batch_id, bureau_id, bank, file_name, posted_by, started_at, finished_at, lines,
+    posted, duplicate, rejected, posted_fen, CAST(CASE WHEN result_zh IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_result";
+
 fn bank_batch_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<BankBatchRecord> {
     let count = |c: &str| -> StoreResult<u64> { Ok(r.try_get::<i64, _>(c).map_err(db_err)?.max(0) as u64) };
     Ok(BankBatchRecord {
         batch_id: r.try_get("batch_id").map_err(db_err)?,
+        bureau_id: r.try_get("bureau_id").map_err(db_err)?,
         bank: r.try_get("bank").map_err(db_err)?,
         file_name: r.try_get("file_name").map_err(db_err)?,
         posted_by: r.try_get("posted_by").map_err(db_err)?,
@@ -18,6 +22,7 @@ fn bank_batch_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<BankBatch
         duplicate: count("duplicate")?,
         rejected: count("rejected")?,
         posted_amount: bureau_domain::money::Fen(r.try_get("posted_fen").map_err(db_err)?),
+        has_result: r.try_get::<i64, _>("has_result").map_err(db_err)? != 0,
     })
 }
 
@@ -33,13 +38,14 @@ impl BankBatchStore for SqlStore {
         self.bank_entries_with_keys(keys).await
     }
 
-    async fn save_bank_batch(&self, b: &BankBatchRecord) -> StoreResult<()> {
+    async fn save_bank_batch(&self, b: &BankBatchRecord, result: &BankBatchResultFile) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO bank_batches (batch_id, bank, file_name, posted_by, started_at, finished_at, lines, posted,
-                                       duplicate, rejected, posted_fen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO bank_batches (batch_id, bureau_id, bank, file_name, posted_by, started_at, finished_at, lines,
+                                       posted, duplicate, rejected, posted_fen, result_zh, result_en)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&b.batch_id)
+        .bind(&b.bureau_id)
         .bind(&b.bank)
         .bind(&b.file_name)
         .bind(&b.posted_by)
@@ -50,19 +56,39 @@ impl BankBatchStore for SqlStore {
         .bind(b.duplicate as i64)
         .bind(b.rejected as i64)
         .bind(b.posted_amount.0)
+        .bind(&result.zh)
+        .bind(&result.en)
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
         Ok(())
     }
 
-    async fn list_bank_batches(&self, limit: u32) -> StoreResult<Vec<BankBatchRecord>> {
-        let rows = sqlx::query("SELECT * FROM bank_batches ORDER BY started_at DESC, batch_id DESC LIMIT $1")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn list_bank_batches(&self, scope: &Scope, limit: u32) -> StoreResult<Vec<BankBatchRecord>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {BANK_BATCH_COLUMNS} FROM bank_batches WHERE 1 = 1"));
+        push_scope(&mut qb, "bureau_id", scope);
+        qb.push(" ORDER BY started_at DESC, batch_id DESC LIMIT ");
+        qb.push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(bank_batch_from_row).collect()
+    }
+
+    async fn bank_batch_result(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<Option<(BankBatchRecord, Option<BankBatchResultFile>)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {BANK_BATCH_COLUMNS}, result_zh, result_en FROM bank_batches WHERE batch_id = $1"
+        ))
+        .bind(batch_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let zh: Option<String> = r.try_get("result_zh").map_err(db_err)?;
+        let en: Option<String> = r.try_get("result_en").map_err(db_err)?;
+        let file = zh.zip(en).map(|(zh, en)| BankBatchResultFile { zh, en });
+        Ok(Some((bank_batch_from_row(&r)?, file)))
     }
 }
 

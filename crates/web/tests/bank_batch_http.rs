@@ -85,6 +85,7 @@ async fn bank_batch_files_over_http() -> anyhow::Result<()> {
         assert!(r.headers()["content-type"].to_str()?.starts_with("text/csv"));
         assert_eq!(r.headers()["x-bank-batch-posted"], "2");
         assert_eq!(r.headers()["x-bank-batch-rejected"], "3");
+        let batch_id = r.headers()["x-bank-batch-id"].to_str()?.to_string();
         let csv = r.text().await?;
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "line,account_no,amount,bank_ref,status,code,message", "{csv}");
@@ -203,10 +204,21 @@ async fn bank_batch_files_over_http() -> anyhow::Result<()> {
             .iter()
             .any(|b| b["bank"] == "ICBC" && b["posted"] == 2 && b["posted_amount"] == "62.34"));
         assert!(list.iter().all(|b| b["posted_by"] == "clerk"));
+        // The result file again, later, as it was answered; an unknown batch is 404.
+        let r = app.get(&format!("/api/v1/payments/bank-batches/{batch_id}/result"), &clerk).await?;
+        assert_eq!(r.status(), 200, "{backend}");
+        assert!(r.headers()["content-type"].to_str()?.starts_with("text/csv"));
+        assert_eq!(r.text().await?, csv, "the stored result file");
+        let r = app.get("/api/v1/payments/bank-batches/bank-nope/result", &clerk).await?;
+        assert_eq!(r.status(), 404);
 
         // The page: the form, an upload (multipart) with its summary and the result file link.
         let html = app.get("/counter/bank", &clerk).await?.text().await?;
         assert!(html.contains("id=\"bank-form\"") && html.contains("id=\"bank-history\""), "{html}");
+        assert!(
+            html.contains(&format!("/counter/bank/{batch_id}/result.csv")),
+            "a link to the kept file: {html}"
+        );
         let boundary = "----bureau-test-boundary";
         let page_file = format!("account_no,amount,paid_at,bank_ref,mode\n{B},2.00,2026-11-27,PAGE1,collect\n{B},x,2026-11-27,PAGE2,collect\n");
         let multipart = format!(

@@ -16,15 +16,18 @@ use super::{ledger_instant, COUNTER_ROLES};
 use crate::access::Actor;
 use crate::error::{AppError, AppResult};
 use bureau_domain::error::FieldError;
+use bureau_domain::i18n::Lang;
 use bureau_domain::late_fee::{LateFeeClass, LateFeeRules};
-use bureau_domain::ledger::bank_file::{parse_batch, BankPayment, BatchLine, LineStatus, ResultLine};
+use bureau_domain::ledger::bank_file::{
+    format_results, parse_batch, BankPayment, BatchLine, LineStatus, ResultLine,
+};
 use bureau_domain::ledger::{
     classify_submission, AmountLimits, Channel, Entry, EntryId, EntryKind, PaymentRequest, PriorPayment,
     Submission,
 };
 use bureau_domain::money::Fen;
 use bureau_domain::register::{AccountNo, Customer};
-use bureau_store::{BankBatchRecord, CustomerEntry, DynStore, EntryGroup, Posted};
+use bureau_store::{BankBatchRecord, BankBatchResultFile, CustomerEntry, DynStore, EntryGroup, Posted};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -111,28 +114,56 @@ pub async fn post_bank_batch(
             LineStatus::Rejected => summary.rejected += 1,
         }
     }
+    let file = BankBatchResultFile {
+        zh: format_results(&results, Lang::Zh),
+        en: format_results(&results, Lang::En),
+    };
     store
-        .save_bank_batch(&BankBatchRecord {
-            batch_id: summary.batch_id.clone(),
-            bank: summary.bank.clone(),
-            file_name: summary.file_name.clone(),
-            posted_by: actor.staff_id.clone(),
-            started_at: started.as_second(),
-            finished_at: jiff::Timestamp::now().as_second(),
-            lines: summary.lines,
-            posted: summary.posted,
-            duplicate: summary.duplicate,
-            rejected: summary.rejected,
-            posted_amount: summary.posted_amount,
-        })
+        .save_bank_batch(
+            &BankBatchRecord {
+                batch_id: summary.batch_id.clone(),
+                bureau_id: actor.bureau_id.clone(),
+                bank: summary.bank.clone(),
+                file_name: summary.file_name.clone(),
+                posted_by: actor.staff_id.clone(),
+                started_at: started.as_second(),
+                finished_at: jiff::Timestamp::now().as_second(),
+                lines: summary.lines,
+                posted: summary.posted,
+                duplicate: summary.duplicate,
+                rejected: summary.rejected,
+                posted_amount: summary.posted_amount,
+                has_result: true,
+            },
+            &file,
+        )
         .await?;
     Ok(BankBatchResult { summary, results })
 }
 
-/// The batches posted before, newest first.
+/// The batches posted before by the bureaus in the actor's scope, newest first.
 pub async fn bank_batches(store: &DynStore, actor: &Actor, limit: u32) -> AppResult<Vec<BankBatchRecord>> {
     actor.require_any(COUNTER_ROLES)?;
-    Ok(store.list_bank_batches(limit.clamp(1, 1_000)).await?)
+    Ok(store.list_bank_batches(&actor.scope, limit.clamp(1, 1_000)).await?)
+}
+
+/// The result file of a batch posted before (the CSV written when it was posted, in `lang`). A
+/// batch outside the actor's scope is not found, as one that does not exist; a batch posted
+/// before the files were kept (migration 0017) has none.
+pub async fn bank_batch_result(
+    store: &DynStore,
+    actor: &Actor,
+    batch_id: &str,
+    lang: Lang,
+) -> AppResult<String> {
+    actor.require_any(COUNTER_ROLES)?;
+    match store.bank_batch_result(batch_id).await? {
+        Some((record, file)) if actor.scope.allows(&record.bureau_id) => match file {
+            Some(f) => Ok(if lang == Lang::Zh { f.zh } else { f.en }),
+            None => Err(AppError::not_found("bank_batch_result", batch_id)),
+        },
+        _ => Err(AppError::not_found("bank_batch", batch_id)),
+    }
 }
 
 struct Ctx<'a> {

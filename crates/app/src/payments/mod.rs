@@ -17,7 +17,8 @@ mod reversal;
 
 pub use account::{customer_account, load_account, Account, AccountBill};
 pub use bank_batch::{
-    bank_batches, post_bank_batch, BankBatchInput, BankBatchResult, BankBatchSummary, DEFAULT_CHUNK,
+    bank_batch_result, bank_batches, post_bank_batch, BankBatchInput, BankBatchResult, BankBatchSummary,
+    DEFAULT_CHUNK,
 };
 pub use charges::{charge_entry, charges_for, rebill_adjustment};
 pub use post::{

@@ -119,6 +119,7 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(payments::BANK_FILE_LIMIT)),
         )
         .routes(routes!(payments::bank_batches))
+        .routes(routes!(payments::bank_batch_result))
         .routes(routes!(portal::login))
         .routes(routes!(portal::request_code))
         .routes(routes!(portal::code_login))

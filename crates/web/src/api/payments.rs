@@ -702,6 +702,9 @@ pub struct BankBatchRecordView {
     pub duplicate: u64,
     pub rejected: u64,
     pub posted_amount: String,
+    /// The result file can be downloaded (`GET /api/v1/payments/bank-batches/{id}/result`): false
+    /// for batches posted before the files were kept.
+    pub has_result: bool,
 }
 
 pub fn bank_batch_record_view(b: &bureau_store::BankBatchRecord) -> BankBatchRecordView {
@@ -718,6 +721,7 @@ pub fn bank_batch_record_view(b: &bureau_store::BankBatchRecord) -> BankBatchRec
         duplicate: b.duplicate,
         rejected: b.rejected,
         posted_amount: b.posted_amount.to_string(),
+        has_result: b.has_result,
     }
 }
 
@@ -739,4 +743,37 @@ pub async fn bank_batches(
         .await
         .map_err(|e| ApiError::new(e, user.lang))?;
     Ok(Json(list.iter().map(bank_batch_record_view).collect()))
+}
+
+/// A result file as a CSV download named after its batch.
+pub fn result_download(batch_id: &str, csv: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let name: String = batch_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}-result.csv\"")),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// The result file of a bank file posted before (one line per input line, as answered when it was
+/// posted; in the `Accept-Language` of the request). A batch outside the caller's bureaus is 404,
+/// as one that does not exist.
+#[utoipa::path(get, path = "/api/v1/payments/bank-batches/{id}/result", tag = "payments",
+    params(("id" = String, Path, description = "The batch id")),
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
+pub async fn bank_batch_result(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let csv = payments::bank_batch_result(&state.store, &user.actor, &id, user.lang)
+        .await
+        .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(result_download(&id, csv))
 }

@@ -11,7 +11,7 @@ use crate::auth::{urlencode, PageStaff};
 use crate::i18n::Tr;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
@@ -22,10 +22,24 @@ use bureau_domain::i18n::Lang;
 use bureau_domain::ledger::bank_file::format_results;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/counter/bank",
-        get(bank_form).post(upload).layer(DefaultBodyLimit::max(crate::api::payments::BANK_FILE_LIMIT)),
-    )
+    Router::new()
+        .route(
+            "/counter/bank",
+            get(bank_form).post(upload).layer(DefaultBodyLimit::max(crate::api::payments::BANK_FILE_LIMIT)),
+        )
+        .route("/counter/bank/{id}/result.csv", get(result_file))
+}
+
+/// The result file of a batch posted before (in the user's language), as a download.
+async fn result_file(
+    State(state): State<AppState>,
+    PageStaff(user): PageStaff,
+    Path(id): Path<String>,
+) -> Response {
+    match payments::bank_batch_result(&state.store, &user.actor, &id, user.lang).await {
+        Ok(csv) => crate::api::payments::result_download(&id, csv),
+        Err(e) => error_page(&e, user.lang),
+    }
 }
 
 /// (key, 中文, English)
@@ -49,6 +63,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("bank.by", "操作员", "By"),
     ("bank.file_name", "文件", "File"),
     ("bank.none", "尚无批次", "No batches yet"),
+    ("bank.result", "回盘文件", "Result file"),
     (
         "bank.more",
         "仅列出前 200 条拒绝行，全部见回盘文件",
