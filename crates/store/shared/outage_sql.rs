@@ -175,9 +175,9 @@ impl OutageStore for SqlStore {
         rows.iter().map(switch_op_from_row).collect()
     }
 
-    async fn insert_trouble_calls(&self, calls: &[TroubleCall]) -> StoreResult<u64> {
+    async fn insert_trouble_calls(&self, calls: &[TroubleCall]) -> StoreResult<Vec<String>> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let mut n = 0;
+        let mut stored = Vec::with_capacity(calls.len());
         for chunk in calls.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO trouble_calls (id, bureau_id, source, customer_id, load_id, at, note, outage_id, callback_at, callback_result) ",
@@ -194,11 +194,13 @@ impl OutageStore for SqlStore {
                     .push_bind(c.callback_at)
                     .push_bind(c.callback_result.as_deref());
             });
-            qb.push(" ON CONFLICT (id) DO NOTHING");
-            n += qb.build().execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+            qb.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            for row in qb.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+                stored.push(row.try_get::<String, _>("id").map_err(db_err)?);
+            }
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(n)
+        Ok(stored)
     }
 
     async fn open_trouble_calls(&self, bureau_id: &str, since: i64) -> StoreResult<Vec<TroubleCall>> {

@@ -125,7 +125,7 @@ pub trait OutageStore {
         limit: u32,
     ) -> StoreResult<Vec<SwitchOp>>;
 
-    async fn insert_trouble_calls(&self, calls: &[TroubleCall]) -> StoreResult<u64>;
+    async fn insert_trouble_calls(&self, calls: &[TroubleCall]) -> StoreResult<Vec<String>>;
     /// Calls of a bureau since `since` that are not attached to a confirmed or later outage:
     /// unassigned ones and those of predicted outages (the working set of prediction).
     async fn open_trouble_calls(&self, bureau_id: &str, since: i64) -> StoreResult<Vec<TroubleCall>>;

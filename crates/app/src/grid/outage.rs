@@ -328,12 +328,18 @@ pub(crate) async fn file_calls(
             confirmed.insert(o.id.clone(), o);
         }
     }
+    let mut calls = calls;
+    for call in &mut calls {
+        call.outage_id = cut_off.get(&call.load_id).cloned();
+    }
+    // Stored in one transaction for the lot (one writer turn, not one per call, so that 95598
+    // intake does not queue behind a batch of hand-overs); an id stored before is left out.
+    let stored: HashSet<String> = store.insert_trouble_calls(&calls).await?.into_iter().collect();
     let mut filed = Vec::with_capacity(calls.len());
     let mut joined: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut to_group = false;
-    for mut call in calls {
-        call.outage_id = cut_off.get(&call.load_id).cloned();
-        if store.insert_trouble_calls(std::slice::from_ref(&call)).await? == 0 {
+    for call in calls {
+        if !stored.contains(&call.id) {
             continue;
         }
         match &call.outage_id {
