@@ -204,23 +204,8 @@ impl<'c> Statements<'c> {
 
     fn insert_entries(&mut self, g: &EntryGroup) -> rusqlite::Result<()> {
         for e in &g.entries {
-            let (bill, period, due, key, of, approver) = kind_columns(&e.kind);
-            self.insert.execute(rusqlite::params![
-                g.customer_id,
-                e.id.0,
-                e.at.as_microsecond(),
-                e.by,
-                e.channel.code(),
-                e.reason,
-                e.kind.code(),
-                e.kind.signed_amount().0,
-                bill,
-                period,
-                due,
-                key,
-                of,
-                approver,
-            ])?;
+            bind_entry(&mut self.insert, 1, &g.customer_id, e)?;
+            self.insert.raw_execute()?;
         }
         Ok(())
     }
@@ -236,6 +221,31 @@ impl<'c> Statements<'c> {
         }
         Ok(None)
     }
+}
+
+/// Binds one entry's [`ENTRY_COLUMNS`] to `st` from the one-based parameter `at` on: the direct
+/// writers' one way of writing an entry (this module's postings, the bill run's charges).
+pub(crate) fn bind_entry(
+    st: &mut rusqlite::Statement<'_>,
+    at: usize,
+    customer_id: &str,
+    e: &bureau_domain::ledger::Entry,
+) -> rusqlite::Result<()> {
+    let (bill, period, due, key, of, approver) = kind_columns(&e.kind);
+    st.raw_bind_parameter(at, customer_id)?;
+    st.raw_bind_parameter(at + 1, &e.id.0)?;
+    st.raw_bind_parameter(at + 2, e.at.as_microsecond())?;
+    st.raw_bind_parameter(at + 3, &e.by)?;
+    st.raw_bind_parameter(at + 4, e.channel.code())?;
+    st.raw_bind_parameter(at + 5, &e.reason)?;
+    st.raw_bind_parameter(at + 6, e.kind.code())?;
+    st.raw_bind_parameter(at + 7, e.kind.signed_amount().0)?;
+    st.raw_bind_parameter(at + 8, bill)?;
+    st.raw_bind_parameter(at + 9, period)?;
+    st.raw_bind_parameter(at + 10, due)?;
+    st.raw_bind_parameter(at + 11, key)?;
+    st.raw_bind_parameter(at + 12, of)?;
+    st.raw_bind_parameter(at + 13, approver)
 }
 
 /// An entry's columns by position, in [`ENTRY_COLUMNS`] order.

@@ -544,36 +544,14 @@ fn post_charges(tx: &rusqlite::Transaction<'_>, w: &BillWrite) -> rusqlite::Resu
     if w.charges.is_empty() {
         return Ok(());
     }
-    Insert {
-        head: "INSERT INTO ledger_entries (customer_id, entry_id, posted_at_us, posted_by, channel, reason, kind,
-           amount_fen, bill_id, period, due_on, idem_key, reversal_of, approved_by)",
-        cols: 14,
-        row_suffix: "",
-        tail: "ON CONFLICT (customer_id, entry_id) DO NOTHING",
-    }
-    .run(
-        tx,
-        &w.charges,
-        |st, at, c| {
-            let e = &c.entry;
-            let (bill, period, due, key, of, approver) = crate::kind_columns(&e.kind);
-            st.raw_bind_parameter(at, &c.customer_id)?;
-            st.raw_bind_parameter(at + 1, &e.id.0)?;
-            st.raw_bind_parameter(at + 2, e.at.as_microsecond())?;
-            st.raw_bind_parameter(at + 3, &e.by)?;
-            st.raw_bind_parameter(at + 4, e.channel.code())?;
-            st.raw_bind_parameter(at + 5, &e.reason)?;
-            st.raw_bind_parameter(at + 6, e.kind.code())?;
-            st.raw_bind_parameter(at + 7, e.kind.signed_amount().0)?;
-            st.raw_bind_parameter(at + 8, bill)?;
-            st.raw_bind_parameter(at + 9, period)?;
-            st.raw_bind_parameter(at + 10, due)?;
-            st.raw_bind_parameter(at + 11, key)?;
-            st.raw_bind_parameter(at + 12, of)?;
-            st.raw_bind_parameter(at + 13, approver)
-        },
-        executed,
-    )?;
+    let head = format!("INSERT INTO ledger_entries ({})", crate::ENTRY_COLUMNS);
+    Insert { head: &head, cols: 14, row_suffix: "", tail: "ON CONFLICT (customer_id, entry_id) DO NOTHING" }
+        .run(
+            tx,
+            &w.charges,
+            |st, at, c| crate::bank_post::bind_entry(st, at, &c.customer_id, &c.entry),
+            executed,
+        )?;
     let mut ids: Vec<&str> = w.charges.iter().map(|c| c.customer_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
