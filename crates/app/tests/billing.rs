@@ -33,6 +33,13 @@ async fn estimates_true_up_and_holds() -> anyhow::Result<()> {
         // The demo billed 2026-09; bill 2026-10 from the generated readings.
         let oct = run(&db, "2026-10", false).await?;
         assert!(oct.bills > 100, "{oct:?}");
+        // A first run over the whole county reports the period's totals from its own sums; they
+        // are the database's.
+        assert_eq!(oct.period_totals, db.store.period_totals(&Scope::All, "2026-10").await?);
+        assert_eq!((oct.period_totals.bills, oct.period_totals.total), (oct.bills, oct.total));
+        // A rerun meets only billed customers, issues nothing and reads the totals back.
+        let again = run(&db, "2026-10", false).await?;
+        assert_eq!((again.bills, &again.period_totals), (0, &oct.period_totals));
 
         // No readings at all for 2026-11: without estimates every customer is held as missing.
         let nov = run(&db, "2026-11", false).await?;

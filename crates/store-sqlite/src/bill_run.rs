@@ -202,6 +202,7 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
         return Ok(BillingChunk::default());
     };
     let scanned_to = Some(hi.customer_id.clone());
+    let mut already_billed = 0;
     if q.only.is_none() {
         // Customers billed already (any revision) leave the chunk: one key-range read of the bills,
         // as in the shared path. The unary plus keeps `period` a filter: without it SQLite walks
@@ -217,10 +218,12 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
             .map_err(err)?
             .collect::<rusqlite::Result<std::collections::HashSet<String>>>()
             .map_err(err)?;
+        let before = accounts.len();
         accounts.retain(|a| !billed.contains(&a.customer_id));
+        already_billed = (before - accounts.len()) as u64;
     }
     let (Some(lo), Some(hi)) = (accounts.first(), accounts.last()) else {
-        return Ok(BillingChunk { scanned_to, ..BillingChunk::default() });
+        return Ok(BillingChunk { scanned_to, already_billed, ..BillingChunk::default() });
     };
     let (lo, hi) = (lo.customer_id.clone(), hi.customer_id.clone());
     let (lo, hi) = (lo.as_str(), hi.as_str());
@@ -286,7 +289,7 @@ fn load(conn: &Connection, q: &ChunkQuery) -> StoreResult<BillingChunk> {
     for run in history.chunk_by_mut(|a, b| a.customer_id == b.customer_id) {
         run.reverse();
     }
-    Ok(BillingChunk { accounts, readings, history, scanned_to })
+    Ok(BillingChunk { accounts, readings, history, scanned_to, already_billed })
 }
 
 /// Gives each account (sorted by customer, all within `lo..=hi`) the contract in force over the

@@ -543,11 +543,16 @@ async fn bill_run(store: &DynStore) -> anyhow::Result<()> {
         (totals.bills, totals.kwh, totals.total, totals.open_exceptions),
         (1, bill.kwh, bill.total, 1)
     );
+    assert_eq!(store.open_exception_count(&Scope::All, "2026-06").await?, 1);
+    assert!(store.period_has_bills(&Scope::All, "2026-06").await?);
+    assert!(!store.period_has_bills(&Scope::All, "2026-05").await?);
+    assert!(!store.period_has_bills(&Scope::Bureaus(vec!["elsewhere".into()]), "2026-06").await?);
     assert_eq!(store.readings_of("2301000001", 1).await?[0].kind, ReadingKind::Estimated);
 
     // The billed customer leaves the period's chunks, but not a rebill's single look-up.
     let again = store.billing_chunk(&Scope::All, "2026-06", None, None, 1).await?;
     assert!(again.accounts.is_empty(), "the only account of this chunk is billed");
+    assert_eq!(again.already_billed, 1, "and counted as such");
     assert_eq!(again.scanned_to.as_deref(), Some("2301000001"), "but the run goes on after it");
     let again = store.billing_chunk(&Scope::All, "2026-06", None, None, 2).await?;
     assert_eq!(again.accounts.iter().map(|a| a.customer_id.as_str()).collect::<Vec<_>>(), ["2301000002"]);

@@ -304,6 +304,7 @@ impl SqlStore {
         };
         let (lo, hi) = (lo.customer_id.clone(), hi.customer_id.clone());
         let scanned_to = Some(hi.clone());
+        let mut already_billed = 0;
         if only.is_none() {
             // Customers billed already (any revision) leave the chunk: one key-range read of the
             // bills, not a NOT EXISTS per customer, which PostgreSQL may plan as a scan of every
@@ -319,10 +320,12 @@ impl SqlStore {
             .map_err(db_err)?
             .into_iter()
             .collect();
+            let before = accounts.len();
             accounts.retain(|a| !billed.contains(&a.customer_id));
+            already_billed = (before - accounts.len()) as u64;
         }
         let (Some(lo), Some(hi)) = (accounts.first(), accounts.last()) else {
-            return Ok(BillingChunk { scanned_to, ..BillingChunk::default() });
+            return Ok(BillingChunk { scanned_to, already_billed, ..BillingChunk::default() });
         };
         let (lo, hi) = (lo.customer_id.clone(), hi.customer_id.clone());
         let rows = sqlx::query(
@@ -360,7 +363,7 @@ impl SqlStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(BillingChunk { accounts, readings, history, scanned_to })
+        Ok(BillingChunk { accounts, readings, history, scanned_to, already_billed })
     }
 
     /// Writes a chunk of the bill run in one transaction (the backend's `bill_run_write` may take
@@ -544,6 +547,24 @@ impl BillStore for SqlStore {
         qb.push_bind(period);
         push_scope(&mut qb, "bureau_id", scope);
         let r = qb.build().fetch_one(&self.pool).await.map_err(db_err)?;
+        Ok(PeriodTotals {
+            bills: r.try_get::<i64, _>("n").map_err(db_err)? as u64,
+            kwh: from_centi(r.try_get("kwh_c").map_err(db_err)?),
+            total: bureau_domain::money::Fen(r.try_get("total_fen").map_err(db_err)?),
+            open_exceptions: self.open_exception_count(scope, period).await?,
+        })
+    }
+
+    async fn period_has_bills(&self, scope: &Scope, period: &str) -> StoreResult<bool> {
+        // The index `bills_period (period, bureau_id)` answers this without reading a bill.
+        let mut qb = QueryBuilder::<Db>::new("SELECT 1 AS one FROM bills WHERE period = ");
+        qb.push_bind(period);
+        push_scope(&mut qb, "bureau_id", scope);
+        qb.push(" LIMIT 1");
+        Ok(qb.build().fetch_optional(&self.pool).await.map_err(db_err)?.is_some())
+    }
+
+    async fn open_exception_count(&self, scope: &Scope, period: &str) -> StoreResult<u64> {
         let mut qb = QueryBuilder::<Db>::new(
             "SELECT COUNT(DISTINCT e.customer_id) AS n FROM reading_exceptions e WHERE e.period = ",
         );
@@ -554,12 +575,7 @@ impl BillStore for SqlStore {
                 AND b.state <> 'cancelled')",
         );
         let e = qb.build().fetch_one(&self.pool).await.map_err(db_err)?;
-        Ok(PeriodTotals {
-            bills: r.try_get::<i64, _>("n").map_err(db_err)? as u64,
-            kwh: from_centi(r.try_get("kwh_c").map_err(db_err)?),
-            total: bureau_domain::money::Fen(r.try_get("total_fen").map_err(db_err)?),
-            open_exceptions: e.try_get::<i64, _>("n").map_err(db_err)? as u64,
-        })
+        Ok(e.try_get::<i64, _>("n").map_err(db_err)? as u64)
     }
 
     async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()> {

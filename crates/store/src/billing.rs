@@ -53,6 +53,10 @@ pub struct BillingChunk {
     /// when no account was left (the run is over); a chunk may have no account to bill and still
     /// not be the last.
     pub scanned_to: Option<String>,
+    /// Customers of the scanned key range left out because they had a bill (of any revision) for
+    /// the period already: a run that met none, and started with no bill of the period, knows the
+    /// period's totals from its own sums.
+    pub already_billed: u64,
 }
 
 /// An itemised line of a stored bill.
@@ -228,6 +232,11 @@ pub trait BillStore {
         limit: u32,
     ) -> StoreResult<Vec<ReadingException>>;
     async fn period_totals(&self, scope: &Scope, period: &str) -> StoreResult<PeriodTotals>;
+    /// Whether any bill of the period (of any revision) exists in scope.
+    async fn period_has_bills(&self, scope: &Scope, period: &str) -> StoreResult<bool>;
+    /// Customers in scope with an open reading exception for the period and no live bill for it
+    /// (`PeriodTotals::open_exceptions`).
+    async fn open_exception_count(&self, scope: &Scope, period: &str) -> StoreResult<u64>;
     async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()>;
     async fn list_bill_runs(&self, limit: u32) -> StoreResult<Vec<BillRunRecord>>;
 }

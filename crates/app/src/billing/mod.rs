@@ -185,6 +185,12 @@ pub async fn run(
         started_by: actor.staff_id.clone(),
     };
     store.save_bill_run(&record).await?;
+    // A run over the whole scope that starts with no bill of the period, meets no customer billed
+    // meanwhile and has every bill it computed accepted, wrote every bill of the period: its own
+    // sums are the period's totals, and summing the bills again afterwards (10 s of a 10,000,000-
+    // customer run) is not needed. Otherwise the totals are read from the database.
+    let mut own_sums_complete =
+        opts.book_id.is_none() && !store.period_has_bills(&actor.scope, &period).await?;
 
     let mut summary = RunSummary { period: period.clone(), ..Default::default() };
     let mut pending: Option<Pending> = None;
@@ -210,6 +216,7 @@ pub async fn run(
             .map_err(|e| AppError::Store(StoreError::Database(format!("bill run load failed: {e}"))))?;
         let (chunk, extras) = chunk?;
         summary.load_seconds += secs;
+        own_sums_complete &= chunk.already_billed == 0;
         let Some(scanned_to) = chunk.scanned_to.clone() else { break };
         next = load(Some(scanned_to));
         if chunk.accounts.is_empty() {
@@ -244,7 +251,7 @@ pub async fn run(
         .map_err(|e| AppError::Store(StoreError::Database(format!("bill computation failed: {e}"))))?;
         summary.compute_seconds += t1.elapsed().as_secs_f64();
         if let Some(h) = pending.take() {
-            absorb(&mut summary, h).await?;
+            own_sums_complete &= absorb(&mut summary, h).await?;
         }
         let store2 = store.clone();
         pending = Some(tokio::spawn(async move {
@@ -256,9 +263,18 @@ pub async fn run(
         progress(n);
     }
     if let Some(h) = pending.take() {
-        absorb(&mut summary, h).await?;
+        own_sums_complete &= absorb(&mut summary, h).await?;
     }
-    summary.period_totals = store.period_totals(&actor.scope, &period).await?;
+    summary.period_totals = if own_sums_complete {
+        PeriodTotals {
+            bills: summary.bills,
+            kwh: summary.kwh,
+            total: summary.total,
+            open_exceptions: store.open_exception_count(&actor.scope, &period).await?,
+        }
+    } else {
+        store.period_totals(&actor.scope, &period).await?
+    };
     record.finished_at = Some(now_unix());
     record.bills = summary.bills;
     record.kwh = summary.kwh;
@@ -272,7 +288,9 @@ pub async fn run(
 type Pending =
     tokio::task::JoinHandle<AppResult<(std::sync::Arc<BillWrite>, bureau_store::BillWriteCounts, f64)>>;
 
-async fn absorb(summary: &mut RunSummary, h: Pending) -> AppResult<()> {
+/// Adds a written chunk to the summary; false when some of its bills were there already (another
+/// run wrote them first), so that the run's own sums miss them.
+async fn absorb(summary: &mut RunSummary, h: Pending) -> AppResult<bool> {
     let (write, counts, secs) =
         h.await.map_err(|e| AppError::Store(StoreError::Database(format!("bill write failed: {e}"))))??;
     summary.write_seconds += secs;
@@ -281,13 +299,14 @@ async fn absorb(summary: &mut RunSummary, h: Pending) -> AppResult<()> {
     summary.estimates += counts.estimates;
     // The loader leaves out billed customers, so every bill computed here was new unless another
     // run wrote it at the same time; the period totals after the run are the database's own sums.
-    if counts.bills == write.bills.len() as u64 {
+    let all_new = counts.bills == write.bills.len() as u64;
+    if all_new {
         for b in &write.bills {
             summary.kwh += b.kwh;
             summary.total += b.total;
         }
     }
-    Ok(())
+    Ok(all_new)
 }
 
 /// A bill quote (电费试算) on the builtin or operator tariffs; anyone logged in may ask.
