@@ -121,6 +121,10 @@ mod dialect {
     /// Row locks for a read that precedes an update in one transaction, taken in the order
     /// read, so that two transactions over overlapping rows queue instead of deadlocking.
     pub const FOR_UPDATE: &str = " FOR UPDATE";
+    /// Chunks of a bill run written at once. PostgreSQL writes in parallel, and one chunk in
+    /// flight left the run waiting on each commit's round trips and WAL flush; three keep the
+    /// server busy without taking more than a few of the pool's 16 connections.
+    pub const BILL_WRITERS: usize = 3;
 
     /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).
     pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {

@@ -181,6 +181,8 @@ mod dialect {
     /// Row locks for a read that precedes an update in one transaction: none on SQLite, whose
     /// writer holds the whole database.
     pub const FOR_UPDATE: &str = "";
+    /// Chunks of a bill run written at once: SQLite has a single writer.
+    pub const BILL_WRITERS: usize = 1;
 
     /// `column` starts with `q`, as an index range: SQLite's LIKE ignores case and so cannot use a
     /// BINARY index; a range can. U+10FFFF sorts after every character that can follow the prefix.

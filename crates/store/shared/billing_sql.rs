@@ -555,6 +555,10 @@ impl BillStore for SqlStore {
         })
     }
 
+    fn bill_writers(&self) -> usize {
+        dialect::BILL_WRITERS
+    }
+
     async fn period_has_bills(&self, scope: &Scope, period: &str) -> StoreResult<bool> {
         // The index `bills_period (period, bureau_id)` answers this without reading a bill.
         let mut qb = QueryBuilder::<Db>::new("SELECT 1 AS one FROM bills WHERE period = ");

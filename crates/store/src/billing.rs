@@ -239,6 +239,11 @@ pub trait BillStore {
     async fn open_exception_count(&self, scope: &Scope, period: &str) -> StoreResult<u64>;
     async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()>;
     async fn list_bill_runs(&self, limit: u32) -> StoreResult<Vec<BillRunRecord>>;
+    /// How many chunks of a bill run may be written at once. Chunks hold disjoint customers, so
+    /// their transactions never touch the same rows; SQLite has one writer, so 1 there.
+    fn bill_writers(&self) -> usize {
+        1
+    }
 }
 
 /// Bill run jobs started from the web, in the database so that they outlive their process.

@@ -193,9 +193,12 @@ pub async fn run(
         opts.book_id.is_none() && !store.period_has_bills(&actor.scope, &period).await?;
 
     let mut summary = RunSummary { period: period.clone(), ..Default::default() };
-    let mut pending: Option<Pending> = None;
+    // Chunks being written, oldest first: as many at once as the store writes in parallel.
+    let mut pending: std::collections::VecDeque<Pending> = std::collections::VecDeque::new();
+    let writers = store.bill_writers().max(1);
     let tariffs = std::sync::Arc::new(tariffs.clone());
-    // Three stages overlap: chunk k + 1 loads while chunk k is computed and chunk k - 1 is written.
+    // Three stages overlap: chunk k + 1 loads while chunk k is computed and chunk k - 1 (with
+    // earlier ones on a store with parallel writers) is written.
     let load = |after: Option<String>| {
         let (store, scope, period, book, limit) =
             (store.clone(), actor.scope.clone(), period.clone(), opts.book_id.clone(), opts.chunk);
@@ -250,11 +253,13 @@ pub async fn run(
         .await
         .map_err(|e| AppError::Store(StoreError::Database(format!("bill computation failed: {e}"))))?;
         summary.compute_seconds += t1.elapsed().as_secs_f64();
-        if let Some(h) = pending.take() {
-            own_sums_complete &= absorb(&mut summary, h).await?;
+        if pending.len() >= writers {
+            if let Some(h) = pending.pop_front() {
+                own_sums_complete &= absorb(&mut summary, h).await?;
+            }
         }
         let store2 = store.clone();
-        pending = Some(tokio::spawn(async move {
+        pending.push_back(tokio::spawn(async move {
             let t2 = std::time::Instant::now();
             let write = std::sync::Arc::new(write);
             let counts = store2.write_bills(write.clone()).await?;
@@ -262,7 +267,7 @@ pub async fn run(
         }));
         progress(n);
     }
-    if let Some(h) = pending.take() {
+    while let Some(h) = pending.pop_front() {
         own_sums_complete &= absorb(&mut summary, h).await?;
     }
     summary.period_totals = if own_sums_complete {
