@@ -286,7 +286,7 @@ fn split(total: Decimal, cum: &[i64]) -> Vec<Decimal> {
 }
 
 /// Quantity × price, rounded half-up to the fen: the one rounding of a line.
-fn line_amount(q: Decimal, p: Decimal) -> Result<Fen, FieldError> {
+pub(crate) fn line_amount(q: Decimal, p: Decimal) -> Result<Fen, FieldError> {
     q.checked_mul(p)
         .filter(|y| y.abs() < Decimal::from(10_000_000_000_000i64))
         .map(Fen::round_half_up)
@@ -773,6 +773,36 @@ pub fn calculate_with(
         power_factor,
         ytd_kwh_after,
     })
+}
+
+/// The government funds and surcharges (政府性基金及附加) contained in `kwh` consumed over the days
+/// `start..=end` on `tariff`: the kWh split over the tariff versions in force by days, one line per
+/// version and fund, each rounded half-up to the fen once. This is the very code a bill's
+/// [`BillCalc::funds`] come from ([`calculate_with`] runs the same builder), so a group of bills of
+/// the same tariff and dates is split exactly as each of them was. `kwh` may be negative (a credit
+/// of an over-estimate, 供电营业规则 Art. 83).
+pub fn fund_lines(
+    tariff: &Tariff,
+    start: Date,
+    end: Date,
+    kwh: Decimal,
+) -> Result<Vec<FundLine>, FieldError> {
+    if end < start {
+        return Err(FieldError::invalid(
+            "end",
+            "结束日期早于开始日期",
+            "the end date is before the start date",
+        ));
+    }
+    if kwh.abs() > Decimal::from(MAX_QTY) {
+        return Err(FieldError::invalid("kwh", format!("数值过大：{kwh}"), format!("too large: {kwh}")));
+    }
+    // The builder reads only the dates and the kWh of the input.
+    let mut input = BillInput::month(BillPeriod { year: start.year(), month: start.month() }, kwh);
+    input.start = start;
+    input.end = end;
+    let b = Builder::new(tariff, &input)?;
+    b.funds()
 }
 
 /// kWh of the counter interval (a, b] that fall in the band (from, to].

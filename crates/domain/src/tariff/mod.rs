@@ -16,9 +16,12 @@ pub(crate) mod file;
 pub mod ladder;
 pub mod power_factor;
 pub mod quote;
+pub mod remittance;
 
 pub use book::TariffBook;
-pub use calc::{calculate, calculate_with, BillCalc, BillInput, BillLine, BillPeriod, FundLine, TouKwh};
+pub use calc::{
+    calculate, calculate_with, fund_lines, BillCalc, BillInput, BillLine, BillPeriod, FundLine, TouKwh,
+};
 pub use file::TariffFileError;
 pub use power_factor::{PfAdjustment, PowerFactorTables};
 pub use quote::{quote, Quote, QuoteLine, QuoteRequest};
