@@ -8,6 +8,7 @@
 mod arrears_suite;
 mod bill_run_jobs_suite;
 mod exceptions_suite;
+mod funds_suite;
 mod grid_data_suite;
 mod ledger_suite;
 mod outage_suite;

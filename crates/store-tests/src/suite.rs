@@ -29,6 +29,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     bulk_load(store).await?;
     history_newest_first(store).await?;
     crate::exceptions_suite::resolve_and_bill(store).await?;
+    crate::funds_suite::fund_groups(store).await?;
     Ok(())
 }
 

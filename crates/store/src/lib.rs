@@ -14,6 +14,7 @@ mod arrears;
 mod bank_batch;
 mod billing;
 mod exceptions;
+mod funds;
 mod grid_data;
 mod ledger;
 mod models;
@@ -27,6 +28,7 @@ pub use arrears::*;
 pub use bank_batch::*;
 pub use billing::*;
 pub use exceptions::*;
+pub use funds::*;
 pub use grid_data::*;
 pub use ledger::*;
 pub use models::*;
@@ -184,6 +186,7 @@ pub trait Store:
     + ServiceStore
     + BillStore
     + BillRunJobStore
+    + FundStore
     + ExceptionStore
     + LedgerStore
     + PortalStore
