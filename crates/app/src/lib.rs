@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod payments;
 pub mod portal;
 pub mod register;
+pub mod remittance;
 pub mod service;
 
 pub use error::{AppError, AppResult};
