@@ -113,6 +113,23 @@ pub enum BillCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The government-fund remittance report (政府性基金及附加) of the live bills of a month or a
+    /// range of months: per fund and rate, per tariff, per month, and the reconciliation against
+    /// the bills' own funds. CSV by default.
+    Funds {
+        /// The (first) billing month, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// The last billing month, YYYY-MM (default: --period).
+        #[arg(long)]
+        to: Option<String>,
+        /// The tariff files the bills were run with (a directory of *.toml; default the builtin).
+        #[arg(long)]
+        tariffs: Option<String>,
+        /// The whole report as JSON instead of CSV.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints a customer's bills (all revisions) as JSON.
     Show {
         customer: String,
@@ -367,6 +384,26 @@ pub async fn bill(db: &str, cmd: BillCommand, lang: Lang) -> Result<ExitCode, Fa
                     (None, false) => println!("{customer} {period}: {how}; the next bill run bills it"),
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        BillCommand::Funds { period, to, tariffs, json } => {
+            let (from, to) = bureau_app::remittance::parse_periods(&period, to.as_deref())
+                .map_err(|e| app_failure(bureau_app::AppError::Invalid(e), lang))?;
+            let book = tariff_book(tariffs.as_deref(), lang)?;
+            let store = open(db).await?;
+            let r = bureau_app::remittance::fund_remittance(&store, &Actor::system(), &book, from, to)
+                .await
+                .map_err(|e| app_failure(e, lang))?;
+            let mut out = Vec::new();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &r).context("report as JSON")?;
+                out.push(b'\n');
+            } else {
+                bureau_app::remittance::remittance_csv(&r, &mut out).context("report as CSV")?;
+            }
+            use std::io::Write as _;
+            // A closed pipe (`| head`) ends the output quietly.
+            let _ = std::io::stdout().lock().write_all(&out);
             Ok(ExitCode::SUCCESS)
         }
         BillCommand::Show { customer, limit } => {

@@ -44,7 +44,7 @@ pub fn date_or_today(field: &str, text: Option<&str>) -> Result<jiff::civil::Dat
 }
 
 /// Answers JSON, or CSV with `format=csv`.
-fn json_or_csv<T: serde::Serialize>(
+pub(crate) fn json_or_csv<T: serde::Serialize>(
     format: Option<&str>,
     value: &T,
     file: &str,

@@ -5,6 +5,7 @@ pub mod arrears;
 pub mod bill_exceptions;
 pub mod billing;
 mod dto;
+mod funds;
 mod grid;
 pub mod payments;
 pub mod portal;
@@ -88,6 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::cancel))
         .routes(routes!(billing::exceptions))
         .routes(routes!(billing::import_readings))
+        .routes(routes!(funds::funds))
         .routes(routes!(bill_exceptions::queue))
         .routes(routes!(bill_exceptions::resolve))
         .routes(routes!(bill_exceptions::resolutions))
