@@ -141,6 +141,76 @@ pub async fn outages(store: &DynStore) -> anyhow::Result<()> {
     assert_eq!(store.outages_between(&Scope::All, 0, 1000).await?.len(), 1, "the end is excluded");
     assert_eq!(store.active_outages(&Scope::All).await?.len(), 1, "restored is still active until closed");
 
+    // A regrouping in one transaction (at load points of their own, T8 and T9, that the portal
+    // suite does not look at): R1 is new with its points and calls; R2, whose call moves to
+    // R1, is merged and keeps its points; each gets a log entry; a save of nothing is a no-op.
+    store.insert_trouble_calls(&[call("C4", "T1", 20_000), call("C5", "T2", 20_010)]).await?;
+    let outage = |id: &str, state: &str, calls: i64| Outage {
+        id: id.into(),
+        state: state.into(),
+        started_at: 20_000,
+        confirmed_at: None,
+        restored_at: None,
+        etr: None,
+        crew: None,
+        calls,
+        ..o.clone()
+    };
+    let at = |id: &str, load: &str| OutagePoint { outage_id: id.into(), out_at: 20_000, ..point(load, None) };
+    let entry = |id: &str, state: &str| OutageLogEntry { outage_id: id.into(), ..log(state, 20_020) };
+    store.save_outage(&outage("R2", "predicted", 1), &[at("R2", "T9")], &entry("R2", "predicted")).await?;
+    store.attach_calls("R2", &["C5".into()]).await?;
+    store.save_outages(&[]).await?;
+    let saves = vec![
+        OutageSave {
+            outage: outage("R1", "predicted", 2),
+            points: Some(vec![at("R1", "T8"), at("R1", "T9")]),
+            log: entry("R1", "predicted"),
+            attach: vec!["C4".into(), "C5".into()],
+        },
+        OutageSave {
+            outage: outage("R2", "merged", 1),
+            points: None,
+            log: entry("R2", "merged"),
+            attach: Vec::new(),
+        },
+    ];
+    store.save_outages(&saves).await?;
+    assert_eq!(store.get_outage(&Scope::All, "R1").await?, outage("R1", "predicted", 2));
+    assert_eq!(store.get_outage(&Scope::All, "R2").await?.state, "merged");
+    assert_eq!(store.outage_points("R1").await?, vec![at("R1", "T8"), at("R1", "T9")]);
+    assert_eq!(store.outage_points("R2").await?, vec![at("R2", "T9")], "points: None keeps them");
+    let ids = |calls: Vec<TroubleCall>| calls.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.calls_of_outage("R1").await?), ["C4", "C5"]);
+    assert!(store.calls_of_outage("R2").await?.is_empty(), "the moved call left R2");
+    let seqs = |log: Vec<OutageLogEntry>| log.into_iter().map(|e| (e.seq, e.state)).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.outage_log("R2").await?),
+        [(1, "predicted".to_string()), (2, "merged".to_string())]
+    );
+    assert_eq!(seqs(store.outage_log("R1").await?), [(1, "predicted".to_string())]);
+    // All or nothing: a save naming a load point twice fails, and the outage before it in the same
+    // call is not written either.
+    let bad = vec![
+        OutageSave {
+            outage: outage("R1", "closed", 2),
+            points: None,
+            log: entry("R1", "closed"),
+            attach: Vec::new(),
+        },
+        OutageSave {
+            outage: outage("R3", "predicted", 0),
+            points: Some(vec![at("R3", "T8"), at("R3", "T8")]),
+            log: entry("R3", "predicted"),
+            attach: Vec::new(),
+        },
+    ];
+    assert!(store.save_outages(&bad).await.is_err());
+    assert_eq!(store.get_outage(&Scope::All, "R1").await?.state, "predicted", "rolled back");
+    assert!(matches!(store.get_outage(&Scope::All, "R3").await, Err(StoreError::NotFound)));
+    store.save_outages(&bad[..1]).await?;
+    assert_eq!(store.active_outages(&Scope::All).await?.len(), 1, "R1 closed, R2 merged");
+
     // Switching plans.
     let mut plan = SwitchingPlanRow {
         id: "P1".into(),

@@ -131,6 +131,48 @@ async fn write_points_tx(tx: &mut sqlx::Transaction<'_, Db>, points: &[OutagePoi
     Ok(())
 }
 
+/// Replaces an outage's load points.
+async fn replace_points_tx(tx: &mut sqlx::Transaction<'_, Db>, outage_id: &str, points: &[OutagePoint]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM outage_points WHERE outage_id = $1").bind(outage_id).execute(&mut **tx).await.map_err(db_err)?;
+    write_points_tx(tx, points).await
+}
+
+/// Appends an entry to an outage's log with the next `seq`.
+async fn append_log_tx(tx: &mut sqlx::Transaction<'_, Db>, outage_id: &str, log: &OutageLogEntry) -> StoreResult<()> {
+    let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM outage_log WHERE outage_id = $1")
+        .bind(outage_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .try_get("n")
+        .map_err(db_err)?;
+    sqlx::query("INSERT INTO outage_log (outage_id, seq, at, by_staff, state, note) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(outage_id)
+        .bind(next)
+        .bind(log.at)
+        .bind(&log.by_staff)
+        .bind(&log.state)
+        .bind(&log.note)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+async fn attach_calls_tx(tx: &mut sqlx::Transaction<'_, Db>, outage_id: &str, call_ids: &[String]) -> StoreResult<()> {
+    for chunk in call_ids.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE trouble_calls SET outage_id = ");
+        qb.push_bind(outage_id).push(" WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.as_str());
+        }
+        qb.push(")");
+        qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl OutageStore for SqlStore {
     async fn record_switch_op(&self, op: &SwitchOp) -> StoreResult<()> {
@@ -228,16 +270,7 @@ impl OutageStore for SqlStore {
 
     async fn attach_calls(&self, outage_id: &str, call_ids: &[String]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        for chunk in call_ids.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new("UPDATE trouble_calls SET outage_id = ");
-            qb.push_bind(outage_id).push(" WHERE id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.as_str());
-            }
-            qb.push(")");
-            qb.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
+        attach_calls_tx(&mut tx, outage_id, call_ids).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -259,25 +292,24 @@ impl OutageStore for SqlStore {
     async fn save_outage(&self, o: &Outage, points: &[OutagePoint], log: &OutageLogEntry) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         write_outage_tx(&mut tx, o).await?;
-        sqlx::query("DELETE FROM outage_points WHERE outage_id = $1").bind(&o.id).execute(&mut *tx).await.map_err(db_err)?;
-        write_points_tx(&mut tx, points).await?;
-        let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM outage_log WHERE outage_id = $1")
-            .bind(&o.id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .try_get("n")
-            .map_err(db_err)?;
-        sqlx::query("INSERT INTO outage_log (outage_id, seq, at, by_staff, state, note) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&o.id)
-            .bind(next)
-            .bind(log.at)
-            .bind(&log.by_staff)
-            .bind(&log.state)
-            .bind(&log.note)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        replace_points_tx(&mut tx, &o.id, points).await?;
+        append_log_tx(&mut tx, &o.id, log).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn save_outages(&self, saves: &[OutageSave]) -> StoreResult<()> {
+        if saves.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        for s in saves {
+            write_outage_tx(&mut tx, &s.outage).await?;
+            if let Some(points) = &s.points {
+                replace_points_tx(&mut tx, &s.outage.id, points).await?;
+            }
+            append_log_tx(&mut tx, &s.outage.id, &s.log).await?;
+            attach_calls_tx(&mut tx, &s.outage.id, &s.attach).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 

@@ -107,6 +107,20 @@ pub struct SwitchingPlanRow {
 }
 
 /// An outage with its load points, for statistics.
+/// One outage's share of a regrouping, written by [`OutageStore::save_outages`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutageSave {
+    /// Inserted, or updated in full.
+    pub outage: Outage,
+    /// The outage's load points, replacing the stored ones; `None` leaves them as they are.
+    pub points: Option<Vec<OutagePoint>>,
+    /// Appended to the outage's log; its `seq` is assigned by the store.
+    pub log: OutageLogEntry,
+    /// Calls that now belong to this outage (wherever they were before); only the ones that move
+    /// need to be named.
+    pub attach: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OutageWithPoints {
     pub outage: Outage,
@@ -142,6 +156,9 @@ pub trait OutageStore {
         points: &[OutagePoint],
         log: &OutageLogEntry,
     ) -> StoreResult<()>;
+    /// Writes several outages as [`OutageStore::save_outage`] does, each with the calls it gains,
+    /// all in one transaction (a regrouping of the open calls is stored at once or not at all).
+    async fn save_outages(&self, saves: &[OutageSave]) -> StoreResult<()>;
     async fn get_outage(&self, scope: &Scope, id: &str) -> StoreResult<Outage>;
     async fn outage_points(&self, outage_id: &str) -> StoreResult<Vec<OutagePoint>>;
     async fn outage_log(&self, outage_id: &str) -> StoreResult<Vec<OutageLogEntry>>;
