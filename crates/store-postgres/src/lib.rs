@@ -169,6 +169,7 @@ include!("../../store/shared/outbox_sql.rs");
 include!("../../store/shared/outage_sql.rs");
 include!("../../store/shared/service_sql.rs");
 include!("../../store/shared/billing_sql.rs");
+include!("../../store/shared/funds_sql.rs");
 include!("../../store/shared/exceptions_sql.rs");
 include!("../../store/shared/ledger_sql.rs");
 include!("../../store/shared/bank_batch_sql.rs");

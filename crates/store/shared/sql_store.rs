@@ -921,7 +921,3 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 }
-
-// The sums of the government-fund remittance report (`FundStore`). Included from here rather than
-// from each store crate's lib.rs beside the other shared files: the path is relative to this file.
-include!("funds_sql.rs");
