@@ -51,7 +51,14 @@ async fn quote_run_bill_rebill_and_readings() -> anyhow::Result<()> {
         let page = app
             .get(&format!("/billing/run?period=2026-10&job={}", job["id"].as_str().unwrap()), &clerk)
             .await?;
-        assert!(page.text().await?.contains("id=\"run-summary\""), "{backend}");
+        let page = page.text().await?;
+        assert!(page.contains("id=\"run-summary\""), "{backend}");
+        // And lists the background runs, newest first: both jobs, done, each linking to itself.
+        let jobs = &page[page.find("id=\"jobs\"").expect("the jobs table")..];
+        let jobs = &jobs[..jobs.find("</table>").unwrap()];
+        assert_eq!(jobs.matches("<tr data-job=").count(), 2, "{backend}: {jobs}");
+        assert_eq!(jobs.matches("已完成").count(), 2, "{backend}: {jobs}");
+        assert!(jobs.contains(&format!("job={}", job["id"].as_str().unwrap())), "{jobs}");
         let r =
             app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-10", "book": "NOPE"})).await?;
         assert_eq!(r.status(), 422, "an unknown book is refused before anything starts");

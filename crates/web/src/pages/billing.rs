@@ -88,6 +88,14 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("run.exceptions_link", "处理异常", "Resolve exceptions"),
     ("run.started", "开始", "Started"),
     ("run.by", "操作人", "By"),
+    ("run.jobs", "后台发行任务", "Background runs"),
+    ("run.state", "状态", "State"),
+    ("run.state.running", "进行中", "running"),
+    ("run.state.done", "已完成", "done"),
+    ("run.state.failed", "失败", "failed"),
+    ("run.finished", "结束", "Finished"),
+    ("run.takeovers", "接管次数", "Taken over"),
+    ("run.jobs_none", "暂无后台发行任务", "No background runs yet"),
     ("exc.title", "抄表异常", "Reading exceptions"),
     ("exc.kind", "类型", "Kind"),
     ("exc.detail", "说明", "Detail"),
@@ -215,6 +223,44 @@ struct RunPage {
     exceptions: Vec<(String, String, String)>,
     /// A background run this page follows.
     job: Option<billing::jobs::JobStatus>,
+    /// The latest background runs, newest first.
+    jobs: Vec<JobRow>,
+}
+
+/// A background run as the run page lists it.
+struct JobRow {
+    id: String,
+    period: String,
+    book_id: Option<String>,
+    state_key: &'static str,
+    started_by: String,
+    started_at: String,
+    finished_at: String,
+    customers_done: u64,
+    customers_total: u64,
+    takeovers: u64,
+}
+
+impl JobRow {
+    fn of(j: billing::jobs::JobStatus) -> JobRow {
+        use billing::jobs::JobState;
+        JobRow {
+            state_key: match j.state {
+                JobState::Running => "run.state.running",
+                JobState::Done => "run.state.done",
+                JobState::Failed => "run.state.failed",
+            },
+            started_at: super::beijing_minute(j.started_at),
+            finished_at: j.finished_at.map(super::beijing_minute).unwrap_or_default(),
+            id: j.id,
+            period: j.period,
+            book_id: j.book_id,
+            started_by: j.started_by,
+            customers_done: j.customers_done,
+            customers_total: j.customers_total,
+            takeovers: j.takeovers,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // the page's parts
@@ -229,6 +275,14 @@ async fn run_view(
     job: Option<billing::jobs::JobStatus>,
 ) -> Response {
     let runs = state.store.list_bill_runs(20).await.unwrap_or_default();
+    let jobs = state
+        .bill_runs
+        .list(&state.store, 10)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(JobRow::of)
+        .collect();
     let exceptions = billing::exceptions(&state.store, &user.actor, &period, None, 200)
         .await
         .unwrap_or_default()
@@ -247,6 +301,7 @@ async fn run_view(
             runs,
             exceptions,
             job,
+            jobs,
         },
         StatusCode::OK,
     )

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use bureau_app::service::knowledge::{self, ArticleInput};
 use bureau_app::AppError;
-use bureau_domain::calendar::beijing;
 use bureau_domain::org::Role;
 use bureau_domain::service::OrderKind;
 use bureau_store::KnowledgeArticle;
@@ -54,12 +53,6 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("kb.change.edit", "修改", "edited"),
     ("kb.change.retire", "停用", "retired"),
 ];
-
-fn hm(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| beijing::local(t).strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
 
 fn is_editor(user: &StaffUser) -> bool {
     user.actor.require_any(&[Role::Manager]).is_ok()
@@ -168,7 +161,7 @@ async fn list_screen(
         .into_iter()
         .map(|a| Item {
             kind: a.kind.map(|k| k.name(t.lang).to_string()).unwrap_or_else(|| t.t("kb.any").to_string()),
-            updated: format!("{} {}", hm(a.updated_at), a.updated_by),
+            updated: format!("{} {}", super::beijing_minute(a.updated_at), a.updated_by),
             retired: a.retired_at.is_some(),
             id: a.id,
             title: a.title,
@@ -259,7 +252,7 @@ async fn article_screen(
                 (
                     r.revision,
                     format!("kb.change.{}", r.change),
-                    hm(r.at),
+                    super::beijing_minute(r.at),
                     r.by.clone(),
                     r.title.clone(),
                     r.body.clone(),

@@ -577,3 +577,20 @@ async fn import(
         Err(e) => error_page(&e, lang),
     }
 }
+
+/// A Unix time as Beijing time to the minute ("2026-11-27 14:05"), the way every page shows an
+/// instant; empty for a time out of range.
+pub(crate) fn beijing_minute(secs: i64) -> String {
+    beijing_format(secs, "%Y-%m-%d %H:%M")
+}
+
+/// A Unix time as Beijing month, day and minute ("11-27 14:05"), for tables of this year's events.
+pub(crate) fn beijing_short(secs: i64) -> String {
+    beijing_format(secs, "%m-%d %H:%M")
+}
+
+fn beijing_format(secs: i64, format: &str) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| bureau_domain::calendar::beijing::local(t).strftime(format).to_string())
+        .unwrap_or_default()
+}

@@ -20,7 +20,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use bureau_app::portal::{self, CustomerSession, MonthUse, PaymentLine};
 use bureau_app::AppError;
-use bureau_domain::calendar::beijing;
 use bureau_domain::i18n::Lang;
 use bureau_store::StoredBill;
 use serde::Deserialize;
@@ -142,12 +141,6 @@ fn pu(s: &CustomerSession) -> Option<PortalUser> {
 /// Where the language switch returns to: the path only, so that a page never echoes its query.
 fn here(uri: &Uri) -> String {
     urlencode(uri.path())
-}
-
-fn at(ts: i64) -> String {
-    jiff::Timestamp::from_second(ts)
-        .map(|t| beijing::local(t).strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 /// An error as a portal page (the layout without a customer), with `Retry-After` on a 429.
@@ -470,7 +463,7 @@ async fn payments(State(state): State<AppState>, PageCustomer(user): PageCustome
         Ok(a) => {
             let payments = portal::payments_of(&a)
                 .into_iter()
-                .map(|p| (at(p.at.as_second()), p.channel.name(s.lang).to_string(), p))
+                .map(|p| (super::beijing_minute(p.at.as_second()), p.channel.name(s.lang).to_string(), p))
                 .collect();
             render(
                 PaymentsPage { t: Tr::new(s.lang), user: pu(s), here: here(&uri), payments },
@@ -509,9 +502,9 @@ async fn outages(State(state): State<AppState>, PageCustomer(user): PageCustomer
                 .map(|o| {
                     let (class, state, cause) = crate::api::portal::outage_names(&o, s.lang);
                     OutageRow {
-                        start: at(o.started_at),
-                        restored: o.restored_at.map(at).unwrap_or_default(),
-                        etr: o.etr.map(at).unwrap_or_default(),
+                        start: super::beijing_minute(o.started_at),
+                        restored: o.restored_at.map(super::beijing_minute).unwrap_or_default(),
+                        etr: o.etr.map(super::beijing_minute).unwrap_or_default(),
                         class,
                         state,
                         cause,

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use bureau_app::service::{self as svc, knowledge, ActRequest, Intake};
 use bureau_app::AppError;
-use bureau_domain::calendar::beijing;
 use bureau_store::{KnowledgeArticle, OrderQuery, WorkOrder};
 use serde::Deserialize;
 
@@ -85,9 +84,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
 ];
 
 fn t3339(secs: Option<i64>) -> String {
-    secs.and_then(|s| jiff::Timestamp::from_second(s).ok())
-        .map(|t| beijing::local(t).strftime("%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    secs.map(super::beijing_short).unwrap_or_default()
 }
 
 /// A row of a list: the order and how close its next deadline is.
