@@ -545,3 +545,105 @@ async fn a_bank_batch_is_listed_by_scope_and_keeps_its_result_file() -> anyhow::
     }
     Ok(())
 }
+
+/// The chunks of a bank file overlap: while one chunk is written the next is read and decided, so a
+/// chunk may be decided on a ledger that the chunk before it is still changing (here: the same three
+/// accounts in every chunk). Such a group is refused as stale and decided again after the chunk
+/// before it, so whatever the interleaving every line posts once, and each payment carries exactly
+/// the late fees the counter's rule gives on the ledger with the file's earlier payments in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_chunks_decide_each_payment_on_the_ledger_before_it() -> anyhow::Result<()> {
+    use bureau_domain::ledger::bank_file::LineStatus;
+    use bureau_domain::ledger::{Channel, Entry, EntryId, IdempotencyKey};
+    use std::collections::{BTreeMap, HashSet};
+    for db in TestDb::each().await? {
+        small_demo(&db).await?;
+        let rules = LateFeeRules::builtin();
+        let clerk = staff_actor(&db, "clerk").await?;
+        let mut accounts: Vec<(String, jiff::civil::Date)> = Vec::new();
+        for b in db.store.list_bills(&Scope::All, "2026-09", None, 10_000).await? {
+            if b.total > Fen(5_000) && accounts.iter().all(|(id, _)| *id != b.customer_id) {
+                accounts.push((b.customer_id.clone(), b.due_on.as_deref().unwrap().parse()?));
+            }
+        }
+        accounts.truncate(3);
+        assert_eq!(accounts.len(), 3, "three customers with a bill above 50 yuan");
+        let latest_due = accounts.iter().map(|(_, d)| *d).max().unwrap();
+
+        // Lines go to the three accounts in turn, so from two lines a chunk on, each chunk shares an
+        // account with the chunk before it (from three on, all of them).
+        for (round, chunk) in [2usize, 3, 5].into_iter().enumerate() {
+            let on = latest_due.checked_add(jiff::Span::new().days(10 + 5 * round as i64))?;
+            // What the counter's rule gives, line after line, on each ledger as it is now.
+            let mut want: BTreeMap<String, Vec<EntryKind>> = BTreeMap::new();
+            let mut before: BTreeMap<String, (Vec<Entry>, HashSet<String>)> = BTreeMap::new();
+            for (id, _) in &accounts {
+                let entries = db.store.ledger_of(id).await?.entries;
+                let ids = entries.iter().map(|e| e.id.0.clone()).collect();
+                before.insert(id.clone(), (entries, ids));
+            }
+            let mut text = String::from("account_no,amount,paid_at,bank_ref,mode\n");
+            for n in 0..24usize {
+                let id = &accounts[n % 3].0;
+                let amount = Fen(700 + 13 * n as i64);
+                let (minute, second) = (n / 60, n % 60);
+                text.push_str(&format!(
+                    "{id},{}.{:02},{on} 10:{minute:02}:{second:02},R{round}-{n:02},withhold\n",
+                    amount.0 / 100,
+                    amount.0 % 100
+                ));
+                let customer = db.store.get_customer(&Scope::All, id).await?;
+                let class = bureau_domain::late_fee::LateFeeClass::from(customer.class);
+                let payment = payments::NewPayment {
+                    customer,
+                    amount,
+                    key: IdempotencyKey::parse("key", &format!("bank:ICBC:R{round}-{n:02}"))?,
+                    channel: Channel::BankWithhold,
+                    by: "clerk".into(),
+                    reason: String::new(),
+                    at: bureau_domain::calendar::beijing::instant(on.at(10, minute as i8, second as i8, 0))?,
+                };
+                let entries = &mut before.get_mut(id).unwrap().0;
+                let made = payments::payment_entries(
+                    entries,
+                    rules,
+                    class,
+                    &payment,
+                    EntryId(format!("pay-{n:02}")),
+                );
+                want.entry(id.clone()).or_default().extend(made.iter().map(|e| e.kind.clone()));
+                entries.extend(made);
+                entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
+            }
+            assert!(
+                want.values().flatten().any(|k| matches!(k, EntryKind::LateFee { .. })),
+                "the payments reach overdue bills"
+            );
+
+            let input = payments::BankBatchInput { bank: "ICBC", file_name: "f.csv", text: &text, chunk };
+            let r = payments::post_bank_batch(&db.store, &clerk, rules, &input).await?;
+            assert_eq!(
+                (r.summary.posted, r.summary.duplicate, r.summary.rejected),
+                (24, 0, 0),
+                "chunk {chunk}"
+            );
+            assert!(r.results.iter().all(|l| l.status == LineStatus::Posted));
+            assert_eq!(r.results.iter().map(|l| l.line).collect::<Vec<_>>(), (2..=25).collect::<Vec<_>>());
+            for (id, _) in &accounts {
+                let seen = &before[id].1;
+                let got: Vec<EntryKind> = db
+                    .store
+                    .ledger_of(id)
+                    .await?
+                    .entries
+                    .into_iter()
+                    .filter(|e| !seen.contains(&e.id.0))
+                    .map(|e| e.kind)
+                    .collect();
+                assert_eq!(got, want[id], "account {id}, chunk {chunk}");
+            }
+        }
+        db.destroy().await?;
+    }
+    Ok(())
+}

@@ -93,8 +93,29 @@ pub async fn post_bank_batch(
     }
     let chunk = if input.chunk == 0 { DEFAULT_CHUNK } else { input.chunk };
     let ctx = Ctx { store, actor, rules, bank: &bank, lines: &lines };
-    for part in good.chunks(chunk) {
-        ctx.post_chunk(part, &mut results).await?;
+    // A pipeline of two: while chunk k's first round is written, chunk k+1 is read and decided (on
+    // another thread for the store, on this one for the decisions), so the reading and deciding no
+    // longer wait for the writer nor the writer for them. Chunk k+1 may be decided on a ledger that
+    // chunk k is changing (the same account in both, or another posting in between): its version
+    // then no longer matches, the store refuses that group as stale, and it is read and decided
+    // again after chunk k is done, as any stale group. The writes stay in file order: chunk k+1's
+    // first write starts only after every round of chunk k.
+    let mut parts = good.chunks(chunk);
+    let mut next = match parts.next() {
+        Some(part) => Some(ctx.prepare(part).await?),
+        None => None,
+    };
+    while let Some(current) = next.take() {
+        let following = parts.next();
+        let (outcomes, prepared) = tokio::join!(ctx.post(&current.round.groups), async {
+            match following {
+                Some(part) => ctx.prepare(part).await.map(Some),
+                None => Ok(None),
+            }
+        });
+        let outcomes = outcomes?;
+        next = prepared?;
+        ctx.finish_chunk(current, outcomes, &mut results).await?;
     }
     let results: Vec<ResultLine> = results.into_iter().map(|r| r.expect("every line has a result")).collect();
     let mut summary = BankBatchSummary {
@@ -185,8 +206,10 @@ impl Ctx<'_> {
         }
     }
 
-    /// Posts a chunk of good lines (index in the file, payment), filling their results.
-    async fn post_chunk(&self, part: &[Pending<'_>], results: &mut [Option<ResultLine>]) -> AppResult<()> {
+    /// Reads a chunk of good lines (index in the file, payment): its customers (a line whose account
+    /// is unknown or outside the actor's bureaus is set aside) and the ledgers of the others, on which
+    /// their first round is decided. Writes nothing, so it may run beside another chunk's writing.
+    async fn prepare<'p>(&self, part: &'p [Pending<'p>]) -> AppResult<Prepared<'p>> {
         let mut ids: Vec<String> = part.iter().map(|(_, p)| p.account.as_str().to_string()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -199,29 +222,53 @@ impl Ctx<'_> {
             .map(|c| (c.id.as_str().to_string(), c))
             .collect();
         let mut pending = Vec::with_capacity(part.len());
+        let mut unknown = Vec::new();
         for &(i, p) in part {
             if customers.contains_key(p.account.as_str()) {
                 pending.push((i, p));
             } else {
-                results[i] =
-                    Some(ResultLine::rejected(&self.lines[i], &[unknown_account(p.account.as_str())]));
+                unknown.push((i, p));
             }
+        }
+        let round = self.decide(pending, &customers).await?;
+        Ok(Prepared { part, customers, unknown, round })
+    }
+
+    /// Posts a round's groups in one transaction (nothing to do for none).
+    async fn post(&self, groups: &[EntryGroup]) -> AppResult<Vec<Posted>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.post_entry_groups(groups).await?)
+    }
+
+    /// Finishes a chunk whose first round was written with `outcomes`: answers its lines, then reads,
+    /// decides and posts again the lines refused as stale or as duplicates until all are answered.
+    async fn finish_chunk(
+        &self,
+        chunk: Prepared<'_>,
+        outcomes: Vec<Posted>,
+        results: &mut [Option<ResultLine>],
+    ) -> AppResult<()> {
+        let Prepared { part, customers, unknown, round } = chunk;
+        for (i, p) in unknown {
+            results[i] = Some(ResultLine::rejected(&self.lines[i], &[unknown_account(p.account.as_str())]));
         }
         // The keys are not looked up before the first round: the store looks each group's keys up
         // in its write transaction and answers a key posted before as `Duplicate`; only then are
         // the returned lines' keys read, to answer each line exactly (a duplicate of its first
         // posting, or a conflict), and the rest of such a group posted again.
-        let mut look_up_keys = false;
-        for _ in 0..ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
+        let (mut pending, mut look_up_keys) = self.settle(round, outcomes, results);
+        for _ in 1..ATTEMPTS {
             if look_up_keys {
                 pending = self.settle_posted_keys(pending, results).await?;
             }
-            let (again, duplicates) = self.post_round(pending, &customers, results).await?;
-            pending = again;
-            look_up_keys = duplicates;
+            if pending.is_empty() {
+                break;
+            }
+            let round = self.decide(pending, &customers).await?;
+            let outcomes = self.post(&round.groups).await?;
+            (pending, look_up_keys) = self.settle(round, outcomes, results);
         }
         for (i, _) in pending {
             results[i] = Some(ResultLine::rejected(&self.lines[i], &[busy_error()]));
@@ -330,17 +377,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// One attempt: reads the ledgers, decides each payment (with its late fees) on them, posts a
-    /// group per customer in one transaction. Returns the lines to try again (their ledger moved,
-    /// or one of their keys was posted before), and whether any group came back as a duplicate.
-    async fn post_round<'p>(
+    /// Reads the ledgers of the lines' accounts and decides each payment (with its late fees) on
+    /// them: a group per account, in account order (so that two uploads lock ledgers in the same
+    /// order), each account's lines in file order.
+    async fn decide<'p>(
         &self,
         pending: Vec<Pending<'p>>,
         customers: &HashMap<String, Customer>,
-        results: &mut [Option<ResultLine>],
-    ) -> AppResult<(Vec<Pending<'p>>, bool)> {
-        // By account, in account order (so that two uploads lock ledgers in the same order), each
-        // account's lines in file order.
+    ) -> AppResult<Round<'p>> {
         let mut by_account: BTreeMap<&str, Vec<Pending<'p>>> = BTreeMap::new();
         for (i, p) in pending {
             by_account.entry(p.account.as_str()).or_default().push((i, p));
@@ -348,14 +392,15 @@ impl Ctx<'_> {
         let ids: Vec<String> = by_account.keys().map(|s| s.to_string()).collect();
         let ledgers = self.store.ledgers_of(&ids).await?;
         let mut groups = Vec::with_capacity(ledgers.len());
-        let mut posted_ids: Vec<Vec<(usize, EntryId)>> = Vec::with_capacity(ledgers.len());
-        for (ledger, lines) in ledgers.into_iter().zip(by_account.values()) {
+        let mut decided = Vec::with_capacity(ledgers.len());
+        for (ledger, lines) in ledgers.into_iter().zip(by_account.into_values()) {
             let customer = &customers[ledger.customer_id.as_str()];
             let class = LateFeeClass::from(customer.class);
             let mut entries = ledger.entries;
             let mut new_entries: Vec<Entry> = Vec::new();
             let mut ids = Vec::with_capacity(lines.len());
-            for &(i, p) in lines {
+            let several = lines.len() > 1;
+            for (i, p) in lines {
                 let payment = NewPayment {
                     customer: customer.clone(),
                     amount: p.amount,
@@ -367,42 +412,67 @@ impl Ctx<'_> {
                 };
                 let id = EntryId(crate::outbox::new_id("pay-"));
                 let made = payment_entries(&entries, self.rules, class, &payment, id.clone());
-                if lines.len() > 1 {
+                if several {
                     // The next line of this account is decided on the ledger as it will be stored
                     // (in posting order), not on the order of the file.
                     entries.extend(made.iter().cloned());
                     entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
                 }
                 new_entries.extend(made);
-                ids.push((i, id));
+                ids.push((i, p, id));
             }
             groups.push(EntryGroup {
                 customer_id: ledger.customer_id,
                 expected_version: ledger.version,
                 entries: new_entries,
             });
-            posted_ids.push(ids);
+            decided.push(ids);
         }
-        let outcomes = self.store.post_entry_groups(&groups).await?;
+        Ok(Round { groups, lines: decided })
+    }
+
+    /// Answers the lines of the groups posted; returns the lines to try again (their ledger moved,
+    /// or one of their keys was posted before), and whether any group came back as a duplicate.
+    fn settle<'p>(
+        &self,
+        round: Round<'p>,
+        outcomes: Vec<Posted>,
+        results: &mut [Option<ResultLine>],
+    ) -> (Vec<Pending<'p>>, bool) {
         let mut again = Vec::new();
         let mut duplicates = false;
-        for ((outcome, ids), lines) in outcomes.into_iter().zip(posted_ids).zip(by_account.into_values()) {
+        for (outcome, lines) in outcomes.into_iter().zip(round.lines) {
             match outcome {
                 Posted::Done { .. } => {
-                    for ((i, id), (_, p)) in ids.into_iter().zip(lines) {
+                    for (i, p, id) in lines {
                         results[i] =
                             Some(ResultLine::accepted(self.lines[i].line, p, LineStatus::Posted, id));
                     }
                 }
-                Posted::Stale => again.extend(lines),
+                Posted::Stale => again.extend(lines.into_iter().map(|(i, p, _)| (i, p))),
                 Posted::Duplicate { .. } => {
                     duplicates = true;
-                    again.extend(lines);
+                    again.extend(lines.into_iter().map(|(i, p, _)| (i, p)));
                 }
             }
         }
-        Ok((again, duplicates))
+        (again, duplicates)
     }
+}
+
+/// A chunk read and decided, its first round not yet written.
+struct Prepared<'p> {
+    part: &'p [Pending<'p>],
+    customers: HashMap<String, Customer>,
+    /// Lines whose account is unknown (or outside the actor's bureaus).
+    unknown: Vec<Pending<'p>>,
+    round: Round<'p>,
+}
+
+/// One round decided: a group per account, and each group's lines with their new payment ids.
+struct Round<'p> {
+    groups: Vec<EntryGroup>,
+    lines: Vec<Vec<(usize, &'p BankPayment, EntryId)>>,
 }
 
 fn conflict(p: &BankPayment) -> FieldError {
