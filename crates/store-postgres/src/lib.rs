@@ -54,6 +54,11 @@ impl SqlStore {
         self.load_billing(scope, period, book_id, after, limit, only).await
     }
 
+    /// PostgreSQL's commits are durable when they return (`synchronous_commit = on`, the default).
+    async fn bill_run_sync(&self) -> bureau_store::StoreResult<()> {
+        Ok(())
+    }
+
     async fn register_bulk_load(
         &self,
         batch: std::sync::Arc<bureau_store::RegisterBatch>,

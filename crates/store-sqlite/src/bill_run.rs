@@ -9,7 +9,8 @@
 //! transaction. The SQL is the same as the shared statements' (billing_sql.rs), so the two paths
 //! read and write the same rows; the conformance suite runs the bill run through this one.
 //!
-//! Durability and locking are those of the sqlx connections: WAL, `synchronous = NORMAL`,
+//! Durability and locking are those of the sqlx connections (WAL, `synchronous = NORMAL`; the run
+//! syncs the files once at its end, `Direct::sync`),
 //! foreign keys on, a 30 s busy timeout, and `BEGIN IMMEDIATE` so that the write lock is taken when
 //! the transaction starts rather than upgraded half way (which SQLite refuses with `SQLITE_BUSY`).
 
@@ -82,6 +83,22 @@ impl Direct {
     /// Writes a chunk in one transaction on the writer connection.
     pub(crate) fn write(&self, w: &BillWrite) -> StoreResult<BillWriteCounts> {
         self.with_writer(|conn| write(conn, w).map_err(err))
+    }
+
+    /// Syncs the database file and its WAL (when there is one) to disk; see `SqlStore::bill_run_sync`.
+    pub(crate) fn sync(&self) -> StoreResult<()> {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        for path in [&self.path, &wal] {
+            match std::fs::File::open(path) {
+                Ok(f) => {
+                    f.sync_all().map_err(|e| StoreError::Database(format!("sync {}: {e}", path.display())))?
+                }
+                // No WAL: every commit is in the database file.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && *path == wal => {}
+                Err(e) => return Err(StoreError::Database(format!("open {}: {e}", path.display()))),
+            }
+        }
+        Ok(())
     }
 
     /// Runs `f` on a reader connection (opened when none is free), kept for reuse afterwards.
@@ -667,6 +684,21 @@ mod tests {
                 },
             },
         }
+    }
+
+    #[test]
+    fn sync_covers_the_file_and_its_wal_and_names_a_missing_file() {
+        let path = std::env::temp_dir().join(format!("bureau-sync-{}.db", std::process::id()));
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let _ = std::fs::remove_file(&wal);
+        std::fs::write(&path, b"").unwrap();
+        Direct::new(path.clone()).sync().expect("no WAL: the file alone");
+        std::fs::write(&wal, b"frames").unwrap();
+        Direct::new(path.clone()).sync().expect("the file and its WAL");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(&wal).unwrap();
+        let e = Direct::new(path.clone()).sync().unwrap_err();
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     }
 
     #[tokio::test]

@@ -83,6 +83,16 @@ impl SqlStore {
         tokio::task::spawn_blocking(move || direct.load(&q)).await.map_err(joined)?
     }
 
+    /// Syncs the database file and its WAL to disk: with `synchronous = NORMAL` a commit reaches
+    /// the WAL file but not the disk, and the WAL is synced only before a checkpoint. Every
+    /// committed frame is in one of the two files, so syncing both makes every commit durable.
+    async fn bill_run_sync(&self) -> bureau_store::StoreResult<()> {
+        let Some(direct) = self.direct.clone() else {
+            return Ok(()); // an in-memory database has nothing on disk
+        };
+        tokio::task::spawn_blocking(move || direct.sync()).await.map_err(joined)?
+    }
+
     /// Writes a chunk of the bill run in one transaction through the direct writer.
     async fn bill_run_write(
         &self,

@@ -559,6 +559,10 @@ impl BillStore for SqlStore {
         dialect::BILL_WRITERS
     }
 
+    async fn sync_to_disk(&self) -> StoreResult<()> {
+        self.bill_run_sync().await
+    }
+
     async fn period_has_bills(&self, scope: &Scope, period: &str) -> StoreResult<bool> {
         // The index `bills_period (period, bureau_id)` answers this without reading a bill.
         let mut qb = QueryBuilder::<Db>::new("SELECT 1 AS one FROM bills WHERE period = ");

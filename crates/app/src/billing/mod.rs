@@ -286,6 +286,8 @@ pub async fn run(
     record.total = summary.total;
     record.exceptions = summary.exceptions;
     store.save_bill_run(&record).await?;
+    // The run reports its bills once they are on disk.
+    store.sync_to_disk().await?;
     Ok(summary)
 }
 
