@@ -114,3 +114,70 @@ async fn estimates_true_up_and_holds() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A period cancelled without a rebill is reissued (作废后重新发行): the next revision from the
+/// readings, an adjustment that restores the balance exactly, never twice (also when two clerks
+/// press at once), refused while the period has a live bill, and left alone by the bill run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_period_is_reissued_once() -> anyhow::Result<()> {
+    use bureau_app::AppError;
+    use bureau_domain::bill::BillState;
+    use bureau_domain::ledger::{fold, EntryKind};
+    for db in TestDb::each().await? {
+        let mut o = DemoOptions::new(jiff::civil::date(2026, 11, 27));
+        o.customers = 40;
+        o.months = 2;
+        demo::generate(&db.store, &o).await?;
+        let (actor, tariffs, today) =
+            (Actor::system(), TariffBook::builtin(), jiff::civil::date(2026, 11, 27));
+        let (id, p) = ("2300000010", "2026-09");
+        let balance = |db: &TestDb| {
+            let store = db.store.clone();
+            async move { anyhow::Ok(fold(&store.ledger_of(id).await?.entries).balance()) }
+        };
+        let issued = db.store.get_bill(id, p, None).await?;
+        assert!(issued.total > bureau_domain::money::Fen::ZERO, "{issued:?}");
+        let before = balance(&db).await?;
+
+        let live = billing::reissue(&db.store, &actor, &tariffs, id, p, "重发", today).await;
+        assert!(matches!(live, Err(AppError::Conflict(ref e)) if e.field == "state"), "{live:?}");
+        billing::cancel_and_rebill(&db.store, &actor, &tariffs, id, p, "误作废", false, today).await?;
+        assert_eq!(balance(&db).await?, before - issued.total);
+        let blank = billing::reissue(&db.store, &actor, &tariffs, id, p, " ", today).await;
+        assert!(matches!(blank, Err(AppError::Invalid(ref e)) if e[0].field == "reason"), "{blank:?}");
+        assert_eq!(balance(&db).await?, before - issued.total, "a refused reissue changes nothing");
+
+        let again = billing::reissue(&db.store, &actor, &tariffs, id, p, "作废有误，重新发行", today).await?;
+        assert_eq!(again.revision, issued.revision + 1);
+        assert_eq!((again.kwh, again.total), (issued.kwh, issued.total), "same readings, same bill");
+        assert_eq!(again.total, again.lines.iter().map(|l| l.amount).sum());
+        assert_eq!(db.store.get_bill(id, p, None).await?, again, "the reissued revision is the live one");
+        assert_eq!(db.store.get_bill(id, p, Some(issued.revision)).await?.state, BillState::Cancelled);
+        assert_eq!(balance(&db).await?, before, "the cancellation undone to the fen");
+        let ledger = db.store.ledger_of(id).await?;
+        let adj = ledger.entries.iter().find(|e| e.id.0 == format!("reissue-{p}-r{}", again.revision));
+        assert!(
+            matches!(adj.map(|e| &e.kind), Some(EntryKind::Adjustment { amount, .. }) if *amount == issued.total),
+            "{adj:?}"
+        );
+        let twice = billing::reissue(&db.store, &actor, &tariffs, id, p, "重发", today).await;
+        assert!(matches!(twice, Err(AppError::Conflict(_))), "{twice:?}");
+
+        // Cancelled again, then two clerks reissue at once: one wins, the ledger moves once.
+        billing::cancel_and_rebill(&db.store, &actor, &tariffs, id, p, "再次作废", false, today).await?;
+        let (a, b) = tokio::join!(
+            billing::reissue(&db.store, &actor, &tariffs, id, p, "甲", today),
+            billing::reissue(&db.store, &actor, &tariffs, id, p, "乙", today)
+        );
+        assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+        assert_eq!(balance(&db).await?, before);
+        let live: Vec<_> = db.store.bills_of(id, 10).await?.into_iter().filter(|b| b.period == p).collect();
+        assert_eq!(live.iter().filter(|b| b.state != BillState::Cancelled).count(), 1, "{live:?}");
+
+        // The bill run leaves the period's billed customers alone.
+        let rerun = run(&db, p, false).await?;
+        assert_eq!(rerun.bills, 0);
+        db.destroy().await?;
+    }
+    Ok(())
+}

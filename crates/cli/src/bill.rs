@@ -113,6 +113,19 @@ pub enum BillCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reissues a period whose bill was cancelled without a rebill (作废后重新发行): the next
+    /// revision from the readings as they are now, with the ledger adjustment of its total.
+    Reissue {
+        customer: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        tariffs: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The government-fund remittance report (政府性基金及附加) of the live bills of a month or a
     /// range of months: per fund and rate, per tariff, per month, and the reconciliation against
     /// the bills' own funds. CSV by default.
@@ -383,6 +396,33 @@ pub async fn bill(db: &str, cmd: BillCommand, lang: Lang) -> Result<ExitCode, Fa
                     (None, true) => println!("{customer} {period}：{how}，待下次出账"),
                     (None, false) => println!("{customer} {period}: {how}; the next bill run bills it"),
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BillCommand::Reissue { customer, period, reason, tariffs, json } => {
+            period_of(&period, lang)?;
+            let tariffs = tariff_book(tariffs.as_deref(), lang)?;
+            let store = open(db).await?;
+            let b =
+                billing::reissue(&store, &Actor::system(), &tariffs, &customer, &period, &reason, today())
+                    .await
+                    .map_err(|e| app_failure(e, lang))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&b).context("bill as JSON")?);
+            } else if zh {
+                println!(
+                    "{customer} {period}：已重新发行第 {} 版，{} kWh，{} 元",
+                    b.revision,
+                    b.kwh.normalize(),
+                    yuan(b.total)
+                );
+            } else {
+                println!(
+                    "{customer} {period}: reissued as revision {}, {} kWh, {} yuan",
+                    b.revision,
+                    b.kwh.normalize(),
+                    yuan(b.total)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

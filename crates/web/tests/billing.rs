@@ -115,6 +115,35 @@ async fn quote_run_bill_rebill_and_readings() -> anyhow::Result<()> {
             )
             .await?;
         assert_eq!(r.status(), 422);
+        // 作废后重新发行: refused (409) while the period has a live bill; after a cancellation
+        // without a rebill, the next revision.
+        let reissue = |reason: &'static str| {
+            let (app, clerk) = (&app, &clerk);
+            async move {
+                app.post_json(
+                    &format!("/api/v1/customers/{id}/bills/2026-10/reissue"),
+                    clerk,
+                    &json!({"reason": reason}),
+                )
+                .await
+            }
+        };
+        let r = reissue("重发").await?;
+        assert_eq!(r.status(), 409, "{backend}");
+        let e: Value = r.json().await?;
+        assert_eq!(e["error"]["field"], "state", "{e}");
+        let r = app
+            .post_json(
+                &format!("/api/v1/customers/{id}/bills/2026-10/cancel"),
+                &clerk,
+                &json!({"reason": "误发行", "rebill": false}),
+            )
+            .await?;
+        assert_eq!(r.status(), 200);
+        let r = reissue("作废有误").await?;
+        assert_eq!(r.status(), 200, "{backend}");
+        let re: Value = r.json().await?;
+        assert_eq!((re["revision"].clone(), re["total"].clone()), (json!(2), b["total"].clone()), "{re}");
 
         // Reading import: a good row, a row for a meter the customer does not have, a bad date.
         let meter = b["meter_id"].as_str().unwrap();

@@ -420,6 +420,66 @@ pub async fn cancel_and_rebill(
     Ok(replacement)
 }
 
+/// Reissues a period whose bill was cancelled without a rebill (作废后重新发行): a bill cancelled
+/// in error, or whose corrected readings arrived later. The next revision is computed from the
+/// readings as they are now, and the ledger gets an adjustment on the period's bill of its total,
+/// which undoes the cancellation's (the ledger keeps one charge per period and settles every
+/// later change as an adjustment, as `cancel_and_rebill` does). The bill run never reissues: it
+/// leaves out every customer with a bill of the period, cancelled or not.
+///
+/// Two reissues at once compute the same revision and the same entry id, so the first to commit
+/// writes both and the other writes nothing and is answered with a conflict.
+pub async fn reissue(
+    store: &DynStore,
+    actor: &Actor,
+    tariffs: &TariffBook,
+    customer_id: &str,
+    period: &str,
+    reason: &str,
+    today: Date,
+) -> AppResult<StoredBill> {
+    actor.require_any(BILLING_ROLES)?;
+    let p = BillPeriod::parse("period", period)?;
+    let reason = bureau_domain::error::required("reason", reason)?;
+    let (_, latest) = bill(store, actor, customer_id, period, None).await?;
+    if latest.state != BillState::Cancelled {
+        return Err(AppError::Conflict(FieldError::new(
+            "state",
+            "live",
+            "本期账单未作废，请用退补重新计算",
+            "the period's bill is not cancelled; use cancel-and-rebill to recompute it",
+        )));
+    }
+    let mut b = match exceptions::compute_one(store, actor, tariffs, customer_id, p, today).await? {
+        Outcome::Bill(b, _) => *b,
+        Outcome::Held(e) => {
+            let e: &ReadingException = &e[0];
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "readings",
+                "held",
+                e.detail.zh.clone(),
+                e.detail.en.clone(),
+            )]));
+        }
+    };
+    b.revision = latest.revision + 1;
+    let at = jiff::Timestamp::now();
+    let mut write = BillWrite::default();
+    write.charges.extend(crate::payments::reissue_adjustment(&b, &actor.staff_id, reason, at));
+    write.bills.push(b.clone());
+    let counts = store.write_bills(std::sync::Arc::new(write)).await?;
+    if counts.bills != 1 {
+        return Err(AppError::Conflict(FieldError::new(
+            "state",
+            "reissued",
+            "本期账单已由他人重新发行",
+            "the period's bill was reissued by someone else meanwhile",
+        )));
+    }
+    store.sync_to_disk().await?;
+    Ok(b)
+}
+
 /// Open exceptions of a period.
 pub async fn exceptions(
     store: &DynStore,

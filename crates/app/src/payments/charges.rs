@@ -61,6 +61,34 @@ pub fn charges_for(bills: &[StoredBill], by: &str) -> Vec<CustomerEntry> {
     bills.iter().filter_map(|b| charge_entry(b, by)).collect()
 }
 
+/// The adjustment when a cancelled period is reissued (`billing::reissue`): the new revision's
+/// total on the period's bill, undoing the cancellation's adjustment of the old total. `None` for a
+/// zero bill. Its id names the revision, so a retried reissue posts it once.
+pub fn reissue_adjustment(
+    reissued: &StoredBill,
+    by: &str,
+    reason: &str,
+    at: jiff::Timestamp,
+) -> Option<CustomerEntry> {
+    if reissued.total == Fen::ZERO {
+        return None;
+    }
+    Some(CustomerEntry {
+        customer_id: reissued.customer_id.clone(),
+        entry: Entry {
+            id: EntryId(format!("reissue-{}-r{}", reissued.period, reissued.revision)),
+            at: super::ledger_instant(at),
+            by: by.to_string(),
+            channel: Channel::Billing,
+            reason: format!("{} 重新发行：{reason}", reissued.period),
+            kind: EntryKind::Adjustment {
+                bill: Some(BillId(reissued.period.clone())),
+                amount: reissued.total,
+            },
+        },
+    })
+}
+
 /// The adjustment (退补) when the live revision `cancelled` is cancelled and `replacement` (if
 /// any) issued: the difference of the amounts on the same bill. `None` when they are equal.
 pub fn rebill_adjustment(

@@ -20,7 +20,7 @@ pub use bank_batch::{
     bank_batch_result, bank_batches, post_bank_batch, BankBatchInput, BankBatchResult, BankBatchSummary,
     DEFAULT_CHUNK,
 };
-pub use charges::{charge_entry, charges_for, rebill_adjustment};
+pub use charges::{charge_entry, charges_for, rebill_adjustment, reissue_adjustment};
 pub use post::{
     payment_entries, payment_receipt, post_payment, take_payment, NewPayment, PaymentForm, PaymentResult,
 };

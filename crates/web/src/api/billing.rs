@@ -433,6 +433,41 @@ pub async fn cancel(
     Ok(Json(new.as_ref().map(|b| Bill::new(b, user.lang))))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ReissueBody {
+    /// Why (kept on the ledger's adjustment).
+    pub reason: String,
+}
+
+/// Reissues a period whose bill was cancelled without a rebill (作废后重新发行): the next revision,
+/// computed from the readings as they are now, and the ledger adjustment of its total. 409 when
+/// the period has a live bill.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/bills/{period}/reissue", tag = "billing",
+    params(("id" = String, Path, description = "account number"), ("period" = String, Path, description = "YYYY-MM")),
+    request_body = ReissueBody, security(("bearer" = [])),
+    responses((status = 200, body = Bill), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
+              (status = 422, body = ErrorResponse)))]
+pub async fn reissue(
+    State(state): State<AppState>,
+    ApiStaff(user): ApiStaff,
+    Path((id, period)): Path<(String, String)>,
+    body: Result<Json<ReissueBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Bill>> {
+    let Json(b) = body.map_err(|e| bad_json(e, user.lang))?;
+    let new = billing::reissue(
+        &state.store,
+        &user.actor,
+        tariffs(),
+        &id,
+        &period,
+        &b.reason,
+        jiff::Zoned::now().date(),
+    )
+    .await
+    .map_err(|e| ApiError::new(e, user.lang))?;
+    Ok(Json(Bill::new(&new, user.lang)))
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ExceptionParams {
     /// `YYYY-MM`.

@@ -87,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::bills_of))
         .routes(routes!(billing::get_bill))
         .routes(routes!(billing::cancel))
+        .routes(routes!(billing::reissue))
         .routes(routes!(billing::exceptions))
         .routes(routes!(billing::import_readings))
         .routes(routes!(funds::funds))
