@@ -171,6 +171,18 @@ async fn roster_knowledge_trail_and_screen_pop_over_http() -> anyhow::Result<()>
         assert_eq!(page.status(), 200);
         let html = page.text().await?;
         assert!(html.contains("shift-form") && html.contains(&sid), "the form and the ended shift");
+        // The shift shows its member of staff by name (with the id), and who ended it too.
+        let names = app.db.store.list_staff(&bureau_store::Scope::All).await?;
+        let name_of =
+            |id: &str| names.iter().find(|s| s.id == id).map(|s| s.name.clone()).expect("demo staff");
+        let (crew_name, leader_name) = (name_of("crew"), name_of("leader"));
+        let row = html
+            .split(&format!("id=\"shift-{sid}\""))
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .expect("the row");
+        assert!(row.contains(&format!("{crew_name} (crew)")), "{row}");
+        assert!(row.contains(&format!("{leader_name} (leader)")), "ended by: {row}");
         let r = app
             .client
             .post(app.url("/service/roster"))

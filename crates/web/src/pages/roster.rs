@@ -18,6 +18,7 @@ use bureau_domain::calendar::beijing;
 use bureau_domain::org::Role;
 use bureau_store::DutyShift;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -124,7 +125,16 @@ fn duty_key(duty: &str) -> &'static str {
     }
 }
 
-fn row(s: &DutyShift, t: &Tr, now: i64) -> ShiftRow {
+/// A member of staff as the roster shows them: the name with the id, or the id alone when the
+/// staff list in the viewer's scope does not hold them.
+fn who(names: &HashMap<String, String>, id: &str) -> String {
+    match names.get(id) {
+        Some(name) => format!("{name} ({id})"),
+        None => id.to_string(),
+    }
+}
+
+fn row(s: &DutyShift, t: &Tr, now: i64, names: &HashMap<String, String>) -> ShiftRow {
     let state = match s.ended_at {
         Some(e) if e < s.ends_at && e <= now => "cancelled",
         _ if s.starts_at > now => "upcoming",
@@ -133,7 +143,7 @@ fn row(s: &DutyShift, t: &Tr, now: i64) -> ShiftRow {
     };
     ShiftRow {
         id: s.id.clone(),
-        staff: s.staff_id.clone(),
+        staff: who(names, &s.staff_id),
         duty: t.t(duty_key(&s.duty)),
         level: s.level,
         crew: s.crew_name.clone().unwrap_or_default(),
@@ -142,7 +152,9 @@ fn row(s: &DutyShift, t: &Tr, now: i64) -> ShiftRow {
         ends: hm(s.ends_at),
         ended: s
             .ended_at
-            .map(|e| format!("{} {}", hm(e), s.ended_by.as_deref().unwrap_or("")))
+            .map(|e| {
+                format!("{} {}", hm(e), s.ended_by.as_deref().map(|b| who(names, b)).unwrap_or_default())
+            })
             .unwrap_or_default(),
         state,
         can_end: s.ended_at.is_none() && s.ends_at > now,
@@ -174,10 +186,9 @@ async fn screen(
     let take = DispatchConfig::from_env().take_timeout_secs / 60;
     let mut levels: Vec<i64> = on_now.iter().map(|s| s.level).collect();
     levels.dedup();
-    let staff = state
-        .store
-        .list_staff(&user.actor.scope)
-        .await?
+    let all_staff = state.store.list_staff(&user.actor.scope).await?;
+    let names: HashMap<String, String> = all_staff.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+    let staff = all_staff
         .into_iter()
         .filter(|s| {
             s.active
@@ -189,9 +200,9 @@ async fn screen(
         .collect();
     let can_edit = user.actor.require_any(&[Role::ProductionLeader, Role::Dispatcher, Role::Manager]).is_ok();
     Ok(RosterPage {
-        now: on_now.iter().map(|s| row(s, &t, now)).collect(),
+        now: on_now.iter().map(|s| row(s, &t, now, &names)).collect(),
         chain: levels.into_iter().map(|l| (l, l * take)).collect(),
-        shifts: shifts.iter().map(|s| row(s, &t, now)).collect(),
+        shifts: shifts.iter().map(|s| row(s, &t, now, &names)).collect(),
         staff,
         can_edit,
         form,
