@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use bureau_app::service::dispatch::{self, DispatchConfig, ShiftInput};
 use bureau_app::AppError;
-use bureau_domain::calendar::beijing;
 use bureau_domain::org::Role;
 use bureau_store::DutyShift;
 use serde::Deserialize;
@@ -111,12 +110,6 @@ struct ShiftForm {
     ends_at: String,
 }
 
-fn hm(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| beijing::local(t).strftime("%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
 fn duty_key(duty: &str) -> &'static str {
     match duty {
         "leader" => "duty.leader",
@@ -148,12 +141,16 @@ fn row(s: &DutyShift, t: &Tr, now: i64, names: &HashMap<String, String>) -> Shif
         level: s.level,
         crew: s.crew_name.clone().unwrap_or_default(),
         vehicle: s.vehicle.clone().unwrap_or_default(),
-        starts: hm(s.starts_at),
-        ends: hm(s.ends_at),
+        starts: super::beijing_short(s.starts_at),
+        ends: super::beijing_short(s.ends_at),
         ended: s
             .ended_at
             .map(|e| {
-                format!("{} {}", hm(e), s.ended_by.as_deref().map(|b| who(names, b)).unwrap_or_default())
+                format!(
+                    "{} {}",
+                    super::beijing_short(e),
+                    s.ended_by.as_deref().map(|b| who(names, b)).unwrap_or_default()
+                )
             })
             .unwrap_or_default(),
         state,
