@@ -67,6 +67,7 @@ pub const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::grid::TEXTS,
     crate::pages::service::TEXTS,
     crate::pages::roster::TEXTS,
+    crate::pages::outbox::TEXTS,
     crate::pages::knowledge::TEXTS,
     crate::pages::payments::TEXTS,
     crate::pages::bank::TEXTS,

@@ -180,3 +180,39 @@ pub async fn cancel(store: &DynStore, key_prefix: &str) -> AppResult<u64> {
 pub async fn list(store: &DynStore, q: &OutboxQuery) -> AppResult<Vec<OutboxMessage>> {
     Ok(store.list_outbox(q).await?)
 }
+
+/// What the managers' outbox page shows: the latest messages, and the channels among them that no
+/// gateway delivers (no `BUREAU_WEBHOOK_URL` for them), whose messages wait in the outbox for good.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutboxReview {
+    pub messages: Vec<OutboxMessage>,
+    /// No webhook at all is configured: nothing but the in-process channels is ever delivered.
+    pub no_gateway: bool,
+    /// Channels of the listed messages without a gateway, sorted.
+    pub undelivered_channels: Vec<String>,
+}
+
+/// The outbox for managers (发件箱): the latest `limit` messages of a status (all when `None`),
+/// newest first, checked against the delivery configuration `cfg`. Messages carry customers' phone
+/// numbers and are not kept per bureau, so only managers and administrators see them.
+pub async fn review(
+    store: &DynStore,
+    actor: &crate::access::Actor,
+    cfg: &worker::OutboxConfig,
+    status: Option<bureau_store::OutboxStatus>,
+    limit: u32,
+) -> AppResult<OutboxReview> {
+    actor.require_any(&[bureau_domain::org::Role::Manager])?;
+    let messages = store
+        .list_outbox(&OutboxQuery { status, key_prefix: None, recipient: None, limit: limit.clamp(1, 1000) })
+        .await?;
+    let mut undelivered_channels: Vec<String> = messages
+        .iter()
+        .map(|m| m.channel.as_str())
+        .filter(|ch| !cfg.delivers(ch))
+        .map(str::to_string)
+        .collect();
+    undelivered_channels.sort();
+    undelivered_channels.dedup();
+    Ok(OutboxReview { messages, no_gateway: cfg.webhooks.is_empty(), undelivered_channels })
+}

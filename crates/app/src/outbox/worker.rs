@@ -74,6 +74,13 @@ fn env_number(name: &str, default: i64, min: i64) -> Result<i64, FieldError> {
 }
 
 impl OutboxConfig {
+    /// Whether messages of `channel` get delivered: a webhook for it or for every channel (`*`),
+    /// or the grid hand-over, which the grid intake worker in the server drains itself.
+    pub fn delivers(&self, channel: &str) -> bool {
+        channel == bureau_store::GRID_INTAKE_CHANNEL
+            || self.webhooks.iter().any(|w| w.channel == "*" || w.channel == channel)
+    }
+
     /// Reads the environment (see the module documentation).
     pub fn from_env() -> Result<OutboxConfig, FieldError> {
         let mut cfg = OutboxConfig::default();

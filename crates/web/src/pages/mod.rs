@@ -22,6 +22,7 @@ pub(crate) mod billing;
 pub(crate) mod funds;
 pub mod grid;
 pub(crate) mod knowledge;
+pub(crate) mod outbox;
 pub(crate) mod payments;
 pub mod portal;
 mod portal_chart;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(grid::router())
         .merge(service::router())
         .merge(roster::router())
+        .merge(outbox::router())
         .merge(knowledge::router())
         .merge(portal::router())
 }
