@@ -385,21 +385,7 @@ pub async fn cancel_and_rebill(
     }
     live.state.to(BillState::Cancelled)?;
     let replacement = if rebill {
-        match exceptions::compute_one(store, actor, tariffs, customer_id, p, today).await? {
-            Outcome::Bill(mut b, _) => {
-                b.revision = live.revision + 1;
-                Some(*b)
-            }
-            Outcome::Held(e) => {
-                let e: &ReadingException = &e[0];
-                return Err(AppError::Invalid(vec![FieldError::new(
-                    "readings",
-                    "held",
-                    e.detail.zh.clone(),
-                    e.detail.en.clone(),
-                )]));
-            }
-        }
+        Some(recompute(store, actor, tariffs, customer_id, p, today, live.revision + 1).await?)
     } else {
         None
     };
@@ -418,6 +404,34 @@ pub async fn cancel_and_rebill(
         )
         .await?;
     Ok(replacement)
+}
+
+/// A customer's bill for a period recomputed from the readings as they are now, as `revision`
+/// (a rebill or a reissue); a reading held by the checks is refused with its reason.
+async fn recompute(
+    store: &DynStore,
+    actor: &Actor,
+    tariffs: &TariffBook,
+    customer_id: &str,
+    period: BillPeriod,
+    today: Date,
+    revision: i64,
+) -> AppResult<StoredBill> {
+    match exceptions::compute_one(store, actor, tariffs, customer_id, period, today).await? {
+        Outcome::Bill(mut b, _) => {
+            b.revision = revision;
+            Ok(*b)
+        }
+        Outcome::Held(e) => {
+            let e: &ReadingException = &e[0];
+            Err(AppError::Invalid(vec![FieldError::new(
+                "readings",
+                "held",
+                e.detail.zh.clone(),
+                e.detail.en.clone(),
+            )]))
+        }
+    }
 }
 
 /// Reissues a period whose bill was cancelled without a rebill (作废后重新发行): a bill cancelled
@@ -450,19 +464,7 @@ pub async fn reissue(
             "the period's bill is not cancelled; use cancel-and-rebill to recompute it",
         )));
     }
-    let mut b = match exceptions::compute_one(store, actor, tariffs, customer_id, p, today).await? {
-        Outcome::Bill(b, _) => *b,
-        Outcome::Held(e) => {
-            let e: &ReadingException = &e[0];
-            return Err(AppError::Invalid(vec![FieldError::new(
-                "readings",
-                "held",
-                e.detail.zh.clone(),
-                e.detail.en.clone(),
-            )]));
-        }
-    };
-    b.revision = latest.revision + 1;
+    let b = recompute(store, actor, tariffs, customer_id, p, today, latest.revision + 1).await?;
     let at = jiff::Timestamp::now();
     let mut write = BillWrite::default();
     write.charges.extend(crate::payments::reissue_adjustment(&b, &actor.staff_id, reason, at));
