@@ -10,7 +10,7 @@
 //! read and write the same rows; the conformance suite runs the bill run through this one.
 //!
 //! Durability and locking are those of the sqlx connections (WAL, `synchronous = NORMAL`; the run
-//! syncs the files once at its end, `Direct::sync`),
+//! ends with a full checkpoint, `Direct::sync`),
 //! foreign keys on, a 30 s busy timeout, and `BEGIN IMMEDIATE` so that the write lock is taken when
 //! the transaction starts rather than upgraded half way (which SQLite refuses with `SQLITE_BUSY`).
 
@@ -85,20 +85,25 @@ impl Direct {
         self.with_writer(|conn| write(conn, w).map_err(err))
     }
 
-    /// Syncs the database file and its WAL (when there is one) to disk; see `SqlStore::bill_run_sync`.
+    /// Makes every commit durable: a full checkpoint on the writer connection, which (with
+    /// `synchronous = NORMAL`) syncs the WAL before copying it into the database file and syncs the
+    /// file after. Done through SQLite, never by opening the files ourselves: closing any other
+    /// descriptor of the database file drops every POSIX lock this process holds on it, after which
+    /// another process may take the database for its own and reset the WAL under our connections
+    /// (SQLite's "How To Corrupt An SQLite Database File", section 2.2). That is what an earlier
+    /// version of this function did, and the grid CLI test lost writes from it.
     pub(crate) fn sync(&self) -> StoreResult<()> {
-        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
-        for path in [&self.path, &wal] {
-            match std::fs::File::open(path) {
-                Ok(f) => {
-                    f.sync_all().map_err(|e| StoreError::Database(format!("sync {}: {e}", path.display())))?
-                }
-                // No WAL: every commit is in the database file.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && *path == wal => {}
-                Err(e) => return Err(StoreError::Database(format!("open {}: {e}", path.display()))),
+        self.with_writer(|conn| {
+            let (busy, log, done): (i64, i64, i64) = conn
+                .query_row("PRAGMA wal_checkpoint(FULL)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(err)?;
+            if busy != 0 || (log >= 0 && done < log) {
+                return Err(StoreError::Database(format!(
+                    "sqlite: the checkpoint after the bill run stopped at frame {done} of {log} (readers busy)"
+                )));
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Runs `f` on a reader connection (opened when none is free), kept for reuse afterwards.
@@ -687,18 +692,24 @@ mod tests {
     }
 
     #[test]
-    fn sync_covers_the_file_and_its_wal_and_names_a_missing_file() {
+    fn sync_checkpoints_every_commit_into_the_file() {
         let path = std::env::temp_dir().join(format!("bureau-sync-{}.db", std::process::id()));
-        let wal = PathBuf::from(format!("{}-wal", path.display()));
-        let _ = std::fs::remove_file(&wal);
-        std::fs::write(&path, b"").unwrap();
-        Direct::new(path.clone()).sync().expect("no WAL: the file alone");
-        std::fs::write(&wal, b"frames").unwrap();
-        Direct::new(path.clone()).sync().expect("the file and its WAL");
-        std::fs::remove_file(&path).unwrap();
-        std::fs::remove_file(&wal).unwrap();
-        let e = Direct::new(path.clone()).sync().unwrap_err();
-        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        let direct = Direct::new(path.clone());
+        direct.sync().expect("nothing holds the checkpoint back");
+        // Every frame of the WAL is in the database file now.
+        let (log, done): (i64, i64) =
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).unwrap();
+        assert_eq!(log, done);
+        drop((c, direct));
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
     }
 
     #[tokio::test]

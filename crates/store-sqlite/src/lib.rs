@@ -83,9 +83,8 @@ impl SqlStore {
         tokio::task::spawn_blocking(move || direct.load(&q)).await.map_err(joined)?
     }
 
-    /// Syncs the database file and its WAL to disk: with `synchronous = NORMAL` a commit reaches
-    /// the WAL file but not the disk, and the WAL is synced only before a checkpoint. Every
-    /// committed frame is in one of the two files, so syncing both makes every commit durable.
+    /// Makes every commit durable with a full checkpoint (see `bill_run::Direct::sync`): with
+    /// `synchronous = NORMAL` a commit reaches the WAL file but not the disk.
     async fn bill_run_sync(&self) -> bureau_store::StoreResult<()> {
         let Some(direct) = self.direct.clone() else {
             return Ok(()); // an in-memory database has nothing on disk
