@@ -14,6 +14,7 @@
 //! foreign keys on, a 30 s busy timeout, and `BEGIN IMMEDIATE` so that the write lock is taken when
 //! the transaction starts rather than upgraded half way (which SQLite refuses with `SQLITE_BUSY`).
 
+use crate::checkpoint::{Checkpointer, WRITER_AUTOCHECKPOINT_PAGES};
 use crate::{corrupt, from_centi, parse_date, parse_decimal, period_back, to_centi};
 use bureau_domain::register::{AccountNo, Contract, Meter};
 use bureau_store::{
@@ -31,6 +32,8 @@ pub(crate) struct Direct {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
     readers: Mutex<Vec<Connection>>,
+    /// Copies the writer's commits into the database file on a thread of its own.
+    checkpointer: Checkpointer,
 }
 
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
@@ -50,23 +53,12 @@ pub(crate) struct ChunkQuery {
 
 impl Direct {
     pub(crate) fn new(path: PathBuf) -> Direct {
-        Direct { path, writer: Mutex::new(None), readers: Mutex::new(Vec::new()) }
+        let checkpointer = Checkpointer::new(path.clone());
+        Direct { path, writer: Mutex::new(None), readers: Mutex::new(Vec::new()), checkpointer }
     }
 
     fn connect(&self) -> StoreResult<Connection> {
-        let c = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(err)?;
-        c.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        c.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;
-             PRAGMA temp_store = memory;",
-        )
-        .map_err(err)?;
-        c.set_prepared_statement_cache_capacity(64);
-        Ok(c)
+        open(&self.path)
     }
 
     /// Loads a chunk (or one customer) on a reader connection.
@@ -93,6 +85,8 @@ impl Direct {
     /// (SQLite's "How To Corrupt An SQLite Database File", section 2.2). That is what an earlier
     /// version of this function did, and the grid CLI test lost writes from it.
     pub(crate) fn sync(&self) -> StoreResult<()> {
+        // A background checkpoint running now would make this one answer busy at once.
+        let _no_background = self.checkpointer.hold();
         self.with_writer(|conn| {
             let (busy, log, done): (i64, i64, i64) = conn
                 .query_row("PRAGMA wal_checkpoint(FULL)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -117,14 +111,41 @@ impl Direct {
         out
     }
 
-    /// Runs `f` on the writer connection (opened on first use), one caller at a time.
+    /// Runs `f` on the writer connection (opened on first use), one caller at a time; then asks the
+    /// background thread to copy what `f` committed into the database file ([`crate::checkpoint`]).
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut slot = self.writer.lock().map_err(|_| poisoned())?;
-        if slot.is_none() {
-            *slot = Some(self.connect()?);
+        let out = {
+            let mut slot = self.writer.lock().map_err(|_| poisoned())?;
+            if slot.is_none() {
+                let conn = self.connect()?;
+                conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES).map_err(err)?;
+                *slot = Some(conn);
+            }
+            f(slot.as_mut().expect("connected above"))
+        };
+        if out.is_ok() {
+            self.checkpointer.committed();
         }
-        f(slot.as_mut().expect("connected above"))
+        out
     }
+}
+
+/// A connection of the direct path: WAL with `synchronous = NORMAL` as the sqlx connections,
+/// foreign keys on, a 30 s busy timeout.
+pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(err)?;
+    c.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+    c.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;
+         PRAGMA temp_store = memory;",
+    )
+    .map_err(err)?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
 }
 
 fn poisoned() -> StoreError {

@@ -7,6 +7,7 @@
 
 mod bank_post;
 mod bill_run;
+mod checkpoint;
 mod register_load;
 #[cfg(test)]
 mod schema_checks;
