@@ -62,6 +62,7 @@ pub const TABLES: &[&[(&str, &str, &str)]] = &[
     crate::pages::arrears::TEXTS,
     TEXTS,
     crate::pages::billing::TEXTS,
+    crate::pages::bills::TEXTS,
     crate::pages::funds::TEXTS,
     crate::pages::bill_exceptions::TEXTS,
     crate::pages::grid::TEXTS,

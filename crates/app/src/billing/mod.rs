@@ -357,6 +357,29 @@ pub async fn bill(
     Ok((c, b))
 }
 
+/// A correction a member of staff may start on a period's bill, judged from its latest revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Correction {
+    /// The period has a live bill: cancel-and-rebill (退补) or cancel only (作废).
+    CancelOrRebill,
+    /// The latest revision is cancelled and nothing replaced it: 作废后重新发行.
+    Reissue,
+}
+
+/// The correction `actor` may start on a period whose latest revision is `latest`, if any: the
+/// roles and states [`cancel_and_rebill`] and [`reissue`] accept, so that a page offers only what
+/// they would take (they still decide, and refuse with the reason, whatever a page offered).
+pub fn correction_for(actor: &Actor, latest: &StoredBill) -> Option<Correction> {
+    actor.require_any(BILLING_ROLES).ok()?;
+    if latest.state == BillState::Cancelled {
+        Some(Correction::Reissue)
+    } else if latest.state.may_become(BillState::Cancelled) {
+        Some(Correction::CancelOrRebill)
+    } else {
+        None
+    }
+}
+
 /// Cancel-and-rebill (退补): cancels the live revision and, unless `rebill` is false, issues the next
 /// revision recomputed from the readings as they are now (corrected readings imported since are
 /// used). The cancelled revision stays readable.

@@ -23,7 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/billing/quote", get(quote_page))
         .route("/billing/run", get(run_page).post(run_post))
         .route("/billing/run/jobs/{id}", get(run_job_json))
-        .route("/customers/{id}/bills", get(bills_page))
         .route("/customers/{id}/bills/{period}", get(bill_page))
 }
 
@@ -386,31 +385,6 @@ async fn run_post(
                 .join("; ");
             run_view(&state, &user, &uri, text, book, None, Some(msg), None).await
         }
-        Err(e) => error_page(&e, user.lang),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "bills.html")]
-struct BillsPage {
-    t: Tr,
-    user: Option<UserView>,
-    here: String,
-    customer_id: String,
-    bills: Vec<bureau_store::StoredBill>,
-}
-
-async fn bills_page(
-    State(state): State<AppState>,
-    PageStaff(user): PageStaff,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> Response {
-    match billing::bills_of(&state.store, &user.actor, &id, 24).await {
-        Ok(bills) => render(
-            BillsPage { t: Tr::new(user.lang), user: view(&user), here: here(&uri), customer_id: id, bills },
-            StatusCode::OK,
-        ),
         Err(e) => error_page(&e, user.lang),
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod arrears;
 pub(crate) mod bank;
 pub(crate) mod bill_exceptions;
 pub(crate) mod billing;
+pub(crate) mod bills;
 pub(crate) mod funds;
 pub mod grid;
 pub(crate) mod knowledge;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .merge(arrears::router())
         .merge(billing::router())
+        .merge(bills::router())
         .merge(funds::router())
         .merge(bill_exceptions::router())
         .merge(payments::router())
