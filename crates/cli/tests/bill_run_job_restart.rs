@@ -1,10 +1,11 @@
 //! A bill run job started from the API survives the death of its server: `bureau serve` is killed
 //! (SIGKILL) in the middle of the job, started again, takes the job over once its lease has run
 //! out, and finishes it with exactly one bill per customer (or an open exception instead) and one
-//! ledger charge per bill; on SQLite and on PostgreSQL.
+//! ledger charge per bill; the dead server's run record ends as taken over, not running forever; on
+//! SQLite and on PostgreSQL.
 
 use bureau_app::demo::{generate, DemoOptions};
-use bureau_store::Scope;
+use bureau_store::{BillRunEnd, Scope};
 use bureau_store_tests::TestDb;
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
@@ -159,6 +160,27 @@ async fn a_job_of_a_killed_server_is_finished_by_the_restarted_one() -> anyhow::
             }
         }
         assert_eq!((charges, charged), (done.bills, done.total), "{backend}");
+        // The run history: the killed server's run ended at the takeover, the restarted server's
+        // run finished; none is left running.
+        let runs: Vec<_> = db
+            .store
+            .list_bill_runs(1000)
+            .await?
+            .into_iter()
+            .filter(|r| r.job_id.as_deref() == Some(&id))
+            .collect();
+        let ends: Vec<_> = runs.iter().map(|r| r.ended).collect();
+        assert!(runs.iter().all(|r| r.finished_at.is_some()), "{backend}: {runs:?}");
+        assert_eq!(
+            ends.iter().filter(|e| **e == Some(BillRunEnd::Finished)).count(),
+            1,
+            "{backend}: {runs:?}"
+        );
+        assert_eq!(
+            ends.iter().filter(|e| **e == Some(BillRunEnd::TakenOver)).count() as u64,
+            status["takeovers"].as_u64().unwrap_or_default(),
+            "{backend}: one interrupted run per takeover: {runs:?}"
+        );
         db.destroy().await?;
     }
     Ok(())

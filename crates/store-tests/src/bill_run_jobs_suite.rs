@@ -1,5 +1,6 @@
 //! Bill run jobs (migration 0015) on both databases: one running job per period, heartbeats held by
-//! their owner, takeover of a job whose process stopped, and the end of a job.
+//! their owner, takeover of a job whose process stopped, and the end of a job; the run record a
+//! dead process left unfinished ends as taken over (migration 0018).
 
 use bureau_domain::i18n::Text;
 use bureau_store::*;
@@ -24,6 +25,28 @@ fn job(id: &str, period: &str, owner: &str, at: i64) -> BillRunJob {
         summary_json: None,
         error: None,
     }
+}
+
+fn run_record(run_id: &str, job_id: Option<&str>, started_at: i64) -> BillRunRecord {
+    BillRunRecord {
+        run_id: run_id.into(),
+        period: "2036-01".into(),
+        book_id: None,
+        started_at,
+        finished_at: None,
+        bills: 0,
+        kwh: rust_decimal::Decimal::ZERO,
+        total: bureau_domain::money::Fen(0),
+        exceptions: 0,
+        started_by: "clerk1".into(),
+        job_id: job_id.map(str::to_string),
+        ended: None,
+    }
+}
+
+async fn run_of(store: &DynStore, run_id: &str) -> anyhow::Result<BillRunRecord> {
+    let runs = store.list_bill_runs(1000).await?;
+    runs.into_iter().find(|r| r.run_id == run_id).ok_or_else(|| anyhow::anyhow!("no run record {run_id}"))
 }
 
 pub async fn bill_run_jobs(store: &DynStore) -> anyhow::Result<()> {
@@ -52,9 +75,36 @@ pub async fn bill_run_jobs(store: &DynStore) -> anyhow::Result<()> {
     let now = store.get_bill_run_job("2036-01-a").await?;
     assert_eq!((now.heartbeat_at, now.customers_done), (t + 10, 120));
 
-    // A live job is not taken over; a stale one is, once, and its old owner loses it.
+    // The run records: p1's run of job a (left unfinished when p1 dies), an earlier run of job a
+    // that finished, a run of job c, and a run from the command line (no job).
+    let mut earlier = run_record("run-a0", Some("2036-01-a"), t - 100);
+    earlier.finished_at = Some(t - 90);
+    earlier.ended = Some(BillRunEnd::Finished);
+    earlier.bills = 7;
+    for r in [
+        run_record("run-a1", Some("2036-01-a"), t + 1),
+        earlier.clone(),
+        run_record("run-c1", Some("2036-02-c"), t + 6),
+        run_record("run-cli", None, t + 2),
+    ] {
+        store.save_bill_run(&r).await?;
+    }
+    assert_eq!(run_of(store, "run-a0").await?, earlier, "stored as given");
+
+    // A live job is not taken over, and its run record stays open; a stale one is, once, and its
+    // old owner loses it.
     assert!(!store.take_over_bill_run_job("2036-01-a", "p2", t + 20, t + 20 - lease).await?);
+    assert_eq!(run_of(store, "run-a1").await?.ended, None, "a refused takeover closes nothing");
     assert!(store.take_over_bill_run_job("2036-01-a", "p2", t + 50, t + 50 - lease).await?);
+    // The dead process's run ends at the takeover, taken over; nothing else changes.
+    let closed = run_of(store, "run-a1").await?;
+    assert_eq!((closed.finished_at, closed.ended), (Some(t + 50), Some(BillRunEnd::TakenOver)));
+    assert_eq!(run_of(store, "run-a0").await?, earlier, "a finished run keeps its end");
+    assert_eq!(run_of(store, "run-c1").await?.ended, None, "another job's run is not touched");
+    assert_eq!(run_of(store, "run-cli").await?.finished_at, None, "a run without a job is not touched");
+    // The new holder's run of the job finishes as usual.
+    let mut again = run_record("run-a2", Some("2036-01-a"), t + 50);
+    store.save_bill_run(&again).await?;
     assert!(!store.take_over_bill_run_job("2036-01-a", "p3", t + 50, t + 50 - lease).await?, "taken already");
     let taken = store.get_bill_run_job("2036-01-a").await?;
     assert_eq!((taken.owner.as_str(), taken.takeovers, taken.heartbeat_at), ("p2", 1, t + 50));
@@ -71,6 +121,11 @@ pub async fn bill_run_jobs(store: &DynStore) -> anyhow::Result<()> {
         summary_json: Some(r#"{"bills":290}"#.into()),
         error: None,
     };
+    again.finished_at = Some(t + 60);
+    again.ended = Some(BillRunEnd::Finished);
+    again.bills = 290;
+    store.save_bill_run(&again).await?;
+    assert_eq!(run_of(store, "run-a2").await?, again);
     assert!(!store.finish_bill_run_job(&end).await?, "not p1's any more");
     end.owner = "p2".into();
     assert!(store.finish_bill_run_job(&end).await?);
@@ -95,6 +150,10 @@ pub async fn bill_run_jobs(store: &DynStore) -> anyhow::Result<()> {
     let why = c.error.expect("why it failed");
     assert!(why.en.contains("superseded by 2036-02-d"), "{}", why.en);
     assert!(why.zh.contains("2036-02-d"), "{}", why.zh);
+    // The superseded job's unfinished run ends as taken over, at the new start.
+    let closed = run_of(store, "run-c1").await?;
+    assert_eq!((closed.finished_at, closed.ended), (Some(t + 100), Some(BillRunEnd::TakenOver)));
+    assert_eq!(run_of(store, "run-cli").await?.finished_at, None);
 
     // A failed end keeps its reason in both languages.
     let fail = BillRunJobEnd {

@@ -589,9 +589,10 @@ impl BillStore for SqlStore {
     async fn save_bill_run(&self, run: &BillRunRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO bill_runs (run_id, period, book_id, started_at, finished_at, bills, kwh_c, total_fen,
-               exceptions, started_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               exceptions, started_by, job_id, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, bills = excluded.bills,
-               kwh_c = excluded.kwh_c, total_fen = excluded.total_fen, exceptions = excluded.exceptions",
+               kwh_c = excluded.kwh_c, total_fen = excluded.total_fen, exceptions = excluded.exceptions,
+               ended = excluded.ended",
         )
         .bind(&run.run_id)
         .bind(&run.period)
@@ -603,6 +604,8 @@ impl BillStore for SqlStore {
         .bind(run.total.0)
         .bind(run.exceptions as i64)
         .bind(&run.started_by)
+        .bind(&run.job_id)
+        .bind(run.ended.map(BillRunEnd::code))
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
@@ -628,6 +631,13 @@ impl BillStore for SqlStore {
                     total: bureau_domain::money::Fen(r.try_get("total_fen").map_err(db_err)?),
                     exceptions: r.try_get::<i64, _>("exceptions").map_err(db_err)? as u64,
                     started_by: r.try_get("started_by").map_err(db_err)?,
+                    job_id: r.try_get("job_id").map_err(db_err)?,
+                    ended: match r.try_get::<Option<String>, _>("ended").map_err(db_err)? {
+                        None => None,
+                        Some(code) => Some(BillRunEnd::parse(&code).ok_or_else(|| {
+                            StoreError::Corrupt(format!("bill_runs.ended: {code}"))
+                        })?),
+                    },
                 })
             })
             .collect()
@@ -667,7 +677,19 @@ fn bill_run_job_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<BillRun
 impl SqlStore {
     async fn claim_bill_run_job_sql(&self, job: &BillRunJob, stale_before: i64) -> StoreResult<Option<BillRunJob>> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        // A running job of a dead process (no heartbeat within the lease) gives way.
+        // A running job of a dead process (no heartbeat within the lease) gives way, and the run
+        // record its process left unfinished ends as taken over.
+        sqlx::query(
+            "UPDATE bill_runs SET finished_at = $1, ended = 'taken_over'
+             WHERE finished_at IS NULL AND job_id IN (SELECT job_id FROM bill_run_jobs
+               WHERE period = $2 AND state = 'running' AND heartbeat_at < $3)",
+        )
+        .bind(job.started_at)
+        .bind(&job.period)
+        .bind(stale_before)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         sqlx::query(
             "UPDATE bill_run_jobs SET state = 'failed', finished_at = $1,
                error_zh = '处理该任务的进程已停止，任务由 ' || $2 || ' 接替',
@@ -771,6 +793,7 @@ impl BillRunJobStore for SqlStore {
         now: i64,
         stale_before: i64,
     ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE bill_run_jobs SET owner = $1, heartbeat_at = $2, takeovers = takeovers + 1
              WHERE job_id = $3 AND state = 'running' AND heartbeat_at < $4",
@@ -779,11 +802,25 @@ impl BillRunJobStore for SqlStore {
         .bind(now)
         .bind(job_id)
         .bind(stale_before)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?
         .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        // The dead process's run never recorded its end: it ends here, taken over.
+        sqlx::query(
+            "UPDATE bill_runs SET finished_at = $1, ended = 'taken_over' WHERE job_id = $2 AND finished_at IS NULL",
+        )
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn finish_bill_run_job(&self, end: &BillRunJobEnd) -> StoreResult<bool> {

@@ -156,6 +156,39 @@ pub struct BillRunRecord {
     pub total: Fen,
     pub exceptions: u64,
     pub started_by: String,
+    /// The background job the run belongs to (`bill_run_jobs`); `None` for a run from the command line.
+    pub job_id: Option<String>,
+    /// How the run ended; `None` while it runs.
+    pub ended: Option<BillRunEnd>,
+}
+
+/// How a bill run ended (migration 0018).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillRunEnd {
+    /// Its own process ended it, with its counts.
+    Finished,
+    /// Its process died and another server took its job over (or a new start superseded the job):
+    /// `finished_at` is the time of the takeover, and the bills the run wrote before it died are
+    /// counted by the run that finished the job, not by this record.
+    TakenOver,
+}
+
+impl BillRunEnd {
+    pub fn code(self) -> &'static str {
+        match self {
+            BillRunEnd::Finished => "finished",
+            BillRunEnd::TakenOver => "taken_over",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<BillRunEnd> {
+        match code {
+            "finished" => Some(BillRunEnd::Finished),
+            "taken_over" => Some(BillRunEnd::TakenOver),
+            _ => None,
+        }
+    }
 }
 
 /// Live bills and open exceptions of a period.
@@ -256,7 +289,8 @@ pub trait BillStore {
 pub trait BillRunJobStore {
     /// Registers a running job, unless a job of the same period is running with a heartbeat at or
     /// after `stale_before`: then that job is answered (`Some`) and nothing is written. A running job
-    /// of the period with an older heartbeat (its process died) is marked failed first. The guard
+    /// of the period with an older heartbeat (its process died) is marked failed first, and its
+    /// unfinished run record closed as taken over. The guard
     /// holds across processes (a unique index on the running job of a period).
     async fn claim_bill_run_job(
         &self,
@@ -273,7 +307,8 @@ pub trait BillRunJobStore {
         customers_done: u64,
     ) -> StoreResult<bool>;
     /// Takes over a running job whose heartbeat is older than `stale_before` (its process died):
-    /// `false` when it is not running or another process holds it alive.
+    /// `false` when it is not running or another process holds it alive. The dead process's
+    /// unfinished run record of the job is closed as taken over at `now`, in the same transaction.
     async fn take_over_bill_run_job(
         &self,
         job_id: &str,

@@ -59,6 +59,12 @@ async fn quote_run_bill_rebill_and_readings() -> anyhow::Result<()> {
         assert_eq!(jobs.matches("<tr data-job=").count(), 2, "{backend}: {jobs}");
         assert_eq!(jobs.matches("已完成").count(), 2, "{backend}: {jobs}");
         assert!(jobs.contains(&format!("job={}", job["id"].as_str().unwrap())), "{jobs}");
+        // The run history (the demo's runs and these): every run finished, none shown as running.
+        let runs = &page[page.find("id=\"runs\"").expect("the runs table")..];
+        let runs = &runs[..runs.find("</table>").unwrap()];
+        assert_eq!(runs.matches("data-ended=\"finished\"").count(), runs.matches("<tr data-run=").count());
+        assert!(runs.contains("<td>2026-10</td>"), "{backend}: {runs}");
+        assert!(!runs.contains("data-ended=\"\""), "{backend}: {runs}");
         let r =
             app.post_json("/api/v1/bill-runs", &clerk, &json!({"period": "2026-10", "book": "NOPE"})).await?;
         assert_eq!(r.status(), 422, "an unknown book is refused before anything starts");

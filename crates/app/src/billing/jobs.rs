@@ -12,7 +12,10 @@
 //!   heartbeat is older than the lease belongs to a dead process (killed, crashed, the machine
 //!   restarted), and every server looks for such jobs at start and then every half lease, takes
 //!   them over and finishes them. The run itself is idempotent and resumable (insert unless
-//!   present), so a job taken over ends with exactly one bill per customer and period.
+//!   present), so a job taken over ends with exactly one bill per customer and period;
+//! - the run records (`bill_runs`) carry their job's id, and the takeover closes the record the dead
+//!   process left unfinished as taken over, at the time of the takeover (migration 0018), so that
+//!   the run history shows no run running forever.
 
 use super::{run, RunOptions, RunSummary};
 use crate::access::Actor;
@@ -178,6 +181,8 @@ impl BillRunJobs {
             return Err(busy(&running));
         }
         let first = JobStatus::of(job.clone(), None);
+        let mut opts = opts;
+        opts.job_id = Some(job.job_id.clone());
         self.spawn_worker(store.clone(), actor.clone(), tariffs.clone(), opts, job.job_id, 0);
         Ok(first)
     }
@@ -286,6 +291,7 @@ impl BillRunJobs {
             {
                 continue;
             }
+            // The takeover also closes the run record the dead process left unfinished.
             if !store.take_over_bill_run_job(&job.job_id, &self.owner, now, stale_before).await? {
                 continue; // another server was quicker
             }
@@ -341,6 +347,7 @@ impl BillRunJobs {
         opts.book_id = job.book_id.clone();
         opts.estimate_missing = job.estimate_missing;
         opts.chunk = job.chunk.max(1);
+        opts.job_id = Some(job.job_id.clone());
         Ok((actor, opts))
     }
 

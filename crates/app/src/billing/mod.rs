@@ -29,8 +29,8 @@ use bureau_domain::org::Role;
 use bureau_domain::reading::ReadingRules;
 use bureau_domain::tariff::{quote as tariff_quote, BillPeriod, Quote, QuoteRequest, TariffBook};
 use bureau_store::{
-    BillRunRecord, BillWrite, BillingChunk, BillingExtras, DynStore, PeriodTotals, ReadingException,
-    StoreError, StoredBill,
+    BillRunEnd, BillRunRecord, BillWrite, BillingChunk, BillingExtras, DynStore, PeriodTotals,
+    ReadingException, StoreError, StoredBill,
 };
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub today: Date,
     pub estimate_missing: bool,
     pub rules: ReadingRules,
+    /// The background job running this run, written on its record so that a server taking the
+    /// job over can close the record a dead process left unfinished.
+    pub job_id: Option<String>,
 }
 
 impl RunOptions {
@@ -62,6 +65,7 @@ impl RunOptions {
             today,
             estimate_missing: false,
             rules: ReadingRules::default(),
+            job_id: None,
         }
     }
 }
@@ -183,6 +187,8 @@ pub async fn run(
         total: Fen(0),
         exceptions: 0,
         started_by: actor.staff_id.clone(),
+        job_id: opts.job_id.clone(),
+        ended: None,
     };
     store.save_bill_run(&record).await?;
     // A run over the whole scope that starts with no bill of the period, meets no customer billed
@@ -281,6 +287,7 @@ pub async fn run(
         store.period_totals(&actor.scope, &period).await?
     };
     record.finished_at = Some(now_unix());
+    record.ended = Some(BillRunEnd::Finished);
     record.bills = summary.bills;
     record.kwh = summary.kwh;
     record.total = summary.total;

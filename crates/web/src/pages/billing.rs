@@ -92,6 +92,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("run.state.running", "进行中", "running"),
     ("run.state.done", "已完成", "done"),
     ("run.state.failed", "失败", "failed"),
+    ("run.state.taken_over", "中断（进程停止，任务被接管）", "interrupted (its process stopped; the job was taken over)"),
     ("run.finished", "结束", "Finished"),
     ("run.takeovers", "接管次数", "Taken over"),
     ("run.jobs_none", "暂无后台发行任务", "No background runs yet"),
@@ -218,7 +219,8 @@ struct RunPage {
     book: String,
     summary: Option<billing::RunSummary>,
     error: Option<String>,
-    runs: Vec<bureau_store::BillRunRecord>,
+    /// The latest run records, each with the key of its state and its end in Beijing time.
+    runs: Vec<(bureau_store::BillRunRecord, &'static str, String)>,
     exceptions: Vec<(String, String, String)>,
     /// A background run this page follows.
     job: Option<billing::jobs::JobStatus>,
@@ -273,7 +275,16 @@ async fn run_view(
     error: Option<String>,
     job: Option<billing::jobs::JobStatus>,
 ) -> Response {
-    let runs = state.store.list_bill_runs(20).await.unwrap_or_default();
+    let runs = state.store.list_bill_runs(20).await.unwrap_or_default().into_iter().map(|r| {
+        let key = match r.ended {
+            None => "run.state.running",
+            Some(bureau_store::BillRunEnd::Finished) => "run.state.done",
+            Some(bureau_store::BillRunEnd::TakenOver) => "run.state.taken_over",
+        };
+        let finished = r.finished_at.map(super::beijing_minute).unwrap_or_default();
+        (r, key, finished)
+    });
+    let runs = runs.collect();
     let jobs = state
         .bill_runs
         .list(&state.store, 10)
