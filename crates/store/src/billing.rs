@@ -169,8 +169,9 @@ pub enum BillRunEnd {
     /// Its own process ended it, with its counts.
     Finished,
     /// Its process died and another server took its job over (or a new start superseded the job):
-    /// `finished_at` is the time of the takeover, and the bills the run wrote before it died are
-    /// counted by the run that finished the job, not by this record.
+    /// `finished_at` is the time of the takeover. The record's counts stay as the run last saved
+    /// them (none: a run saves its counts at its end), so the bills it wrote before it died are in
+    /// no run's counts; the job's summary (its period totals) and the bills themselves have them.
     TakenOver,
 }
 
