@@ -401,3 +401,126 @@ async fn a_batch_of_hand_overs_from_several_bureaus_is_filed_once_each_and_group
     }
     Ok(())
 }
+
+/// A load point of bureau AP with enough customers that two calls there predict no device (2 calls
+/// are under `min_calls` and, at 30 customers or more, under `min_share` of any device above it):
+/// calls there are a service-level outage at the load point.
+async fn quiet_load(s: &bureau_store::DynStore) -> anyhow::Result<String> {
+    let mut loads: Vec<_> = s
+        .grid_nodes(&Scope::Bureaus(vec!["AP".into()]))
+        .await?
+        .into_iter()
+        .filter(|n| n.kind == "load" && n.customers >= 30)
+        .collect();
+    loads.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(loads.first().expect("the demo grid has a load point of 30 customers or more").id.clone())
+}
+
+fn stored_call(id: &str, load: &str, at: i64) -> bureau_store::TroubleCall {
+    bureau_store::TroubleCall {
+        id: id.into(),
+        bureau_id: "AP".into(),
+        source: "api".into(),
+        customer_id: None,
+        load_id: load.into(),
+        at,
+        note: String::new(),
+        outage_id: None,
+        callback_at: None,
+        callback_result: None,
+    }
+}
+
+fn predicted_at(id: &str, load: &str, started_at: i64, calls: i64) -> Outage {
+    Outage {
+        id: id.into(),
+        bureau_id: "AP".into(),
+        class: "fault".into(),
+        state: "predicted".into(),
+        device: None,
+        load_point: Some(load.into()),
+        started_at,
+        confirmed_at: None,
+        restored_at: None,
+        closed_at: None,
+        etr: None,
+        crew: None,
+        cause: String::new(),
+        customers: 0,
+        mv_users: 0,
+        calls,
+        plan_id: None,
+        created_by: "disp".into(),
+    }
+}
+
+/// A regrouping can move a call into an outage whose number of calls stays the same: one of its
+/// calls leaves, one arrives. The arriving call must still be written.
+///
+/// An earlier grouping left two predicted outages at one transformer, each holding one call of each
+/// of two bursts 40 minutes apart: X = {x1 at t, x2 at t+40'} and Y = {y1 at t+1', y2 at t+41'}.
+/// Grouped again (a new call at t+100' sets it off), each burst is one service-level outage at the
+/// transformer: the first reuses X (the earlier outage) and takes y1 from Y; the second finds X used
+/// and reuses Y, which takes x2 from X and gives up y1, so Y keeps its load point and its 2 calls.
+#[tokio::test]
+async fn a_regrouping_moves_a_call_into_an_outage_whose_call_count_stays_the_same() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        demo(&db).await?;
+        let (s, cache, a) = (&db.store, GridCache::default(), dispatcher());
+        let load = quiet_load(s).await?;
+        let t = NOW;
+        let min = 60;
+        s.insert_trouble_calls(&[
+            stored_call("x1", &load, t),
+            stored_call("y1", &load, t + min),
+            stored_call("x2", &load, t + 40 * min),
+            stored_call("y2", &load, t + 41 * min),
+        ])
+        .await?;
+        for (id, started, calls) in [("X", t, ["x1", "x2"]), ("Y", t + min, ["y1", "y2"])] {
+            let o = predicted_at(id, &load, started, 2);
+            let point = OutagePoint {
+                outage_id: id.into(),
+                load_id: load.clone(),
+                customers: 0,
+                out_at: started,
+                restored_at: None,
+            };
+            let entry = bureau_store::OutageLogEntry {
+                outage_id: id.into(),
+                seq: 0,
+                at: started,
+                by_staff: "disp".into(),
+                state: "predicted".into(),
+                note: "an earlier grouping".into(),
+            };
+            s.save_outage(&o, &[point], &entry).await?;
+            s.attach_calls(id, &calls.map(String::from)).await?;
+        }
+
+        let z = outage::report_call(s, &cache, &a, "AP", call(&load, t + 100 * min), t + 100 * min).await?;
+
+        // Read back from the database: every call is with the outage of its burst.
+        let ids = |calls: Vec<bureau_store::TroubleCall>| calls.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.calls_of_outage("X").await?), ["x1", "y1"]);
+        assert_eq!(ids(s.calls_of_outage("Y").await?), ["x2", "y2"], "x2 moved into Y, whose count stayed 2");
+        let z_outage = z.outage.expect("the new call has an outage");
+        assert!(z_outage.id != "X" && z_outage.id != "Y");
+        assert_eq!(ids(s.calls_of_outage(&z_outage.id).await?), [z.call.id.as_str()]);
+        for (id, started) in [("X", t), ("Y", t + min)] {
+            let o = s.get_outage(&Scope::All, id).await?;
+            assert_eq!(
+                (o.state.as_str(), o.device.as_deref(), o.load_point.as_deref(), o.calls, o.started_at),
+                ("predicted", None, Some(load.as_str()), 2, started),
+                "{o:?}"
+            );
+        }
+        let mut active: Vec<String> = outage::active(s, &a).await?.into_iter().map(|o| o.id).collect();
+        active.sort();
+        let mut expected = vec!["X".to_string(), "Y".to_string(), z_outage.id.clone()];
+        expected.sort();
+        assert_eq!(active, expected);
+        db.destroy().await?;
+    }
+    Ok(())
+}
