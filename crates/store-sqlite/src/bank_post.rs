@@ -89,7 +89,7 @@ fn entries_with_keys(conn: &Connection, keys: &[String]) -> StoreResult<Vec<Cust
         let mut rows = st.query([key]).map_err(err)?;
         while let Some(r) = rows.next().map_err(err)? {
             let (customer_id, entry) = entry_from_columns(columns(r).map_err(err)?)?;
-            out.push(CustomerEntry { customer_id, entry });
+            out.push(CustomerEntry { customer_id: customer_id.to_string(), entry });
         }
     }
     Ok(out)
@@ -222,7 +222,7 @@ impl<'c> Statements<'c> {
             let mut rows = self.by_key.query([key]).map_err(err)?;
             if let Some(r) = rows.next().map_err(err)? {
                 let (customer_id, entry) = entry_from_columns(columns(r).map_err(err)?)?;
-                return Ok(Some(CustomerEntry { customer_id, entry }));
+                return Ok(Some(CustomerEntry { customer_id: customer_id.to_string(), entry }));
             }
         }
         Ok(None)
@@ -254,22 +254,24 @@ pub(crate) fn bind_entry(
     st.raw_bind_parameter(at + 13, approver)
 }
 
-/// An entry's columns by position, in [`ENTRY_COLUMNS`] order.
-pub(crate) fn columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryColumns> {
+/// An entry's columns by position, in [`ENTRY_COLUMNS`] order, borrowed from the row.
+pub(crate) fn columns<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<EntryColumns<'r>> {
+    let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(i)?.as_str()?) };
+    let maybe = |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
     Ok(EntryColumns {
-        customer_id: r.get(0)?,
-        entry_id: r.get(1)?,
+        customer_id: text(0)?,
+        entry_id: text(1)?,
         posted_at_us: r.get(2)?,
-        posted_by: r.get(3)?,
-        channel: r.get(4)?,
-        reason: r.get(5)?,
-        kind: r.get(6)?,
+        posted_by: text(3)?,
+        channel: text(4)?,
+        reason: text(5)?,
+        kind: text(6)?,
         amount_fen: r.get(7)?,
-        bill_id: r.get(8)?,
-        period: r.get(9)?,
-        due_on: r.get(10)?,
-        idem_key: r.get(11)?,
-        reversal_of: r.get(12)?,
-        approved_by: r.get(13)?,
+        bill_id: maybe(8)?,
+        period: maybe(9)?,
+        due_on: maybe(10)?,
+        idem_key: maybe(11)?,
+        reversal_of: maybe(12)?,
+        approved_by: maybe(13)?,
     })
 }
