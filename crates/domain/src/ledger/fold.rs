@@ -263,11 +263,11 @@ impl LedgerState {
         }
     }
 
-    fn apply(&mut self, e: &Entry, bill_ids: &mut HashSet<BillId>) -> bool {
+    fn apply<'e>(&mut self, e: &'e Entry, bill_ids: &mut HashSet<&'e BillId>) -> bool {
         let pos = |s: &LedgerState, id: &BillId| s.bills.iter().position(|b| &b.bill == id);
         match &e.kind {
             EntryKind::Charge { bill, period, due, amount } => {
-                if !bill_ids.insert(bill.clone()) {
+                if !bill_ids.insert(bill) {
                     return false;
                 }
                 let state = BillState {
@@ -330,6 +330,11 @@ impl LedgerState {
 /// The entries a reversal cancels: `(reversed, reversal)` for every valid reversal, and the
 /// reversals that cancel nothing.
 fn reversals(entries: &[Entry]) -> (Vec<(EntryId, EntryId)>, Vec<EntryId>) {
+    // Most ledgers have no reversal: then there is nothing to pair, and no map of every entry to
+    // build (a bank file folds a year of entries for every line; docs/performance.md, issue 4).
+    if !entries.iter().any(|e| matches!(e.kind, EntryKind::Reversal { .. })) {
+        return (Vec::new(), Vec::new());
+    }
     let mut seen: HashMap<&EntryId, &EntryKind> = HashMap::new();
     let mut done: HashSet<&EntryId> = HashSet::new();
     let mut pairs = Vec::new();
