@@ -27,7 +27,9 @@ use bureau_domain::ledger::{
 };
 use bureau_domain::money::Fen;
 use bureau_domain::register::{AccountNo, Customer};
-use bureau_store::{BankBatchRecord, BankBatchResultFile, CustomerEntry, DynStore, EntryGroup, Posted};
+use bureau_store::{
+    BankBatchRecord, BankBatchResultFile, CustomerEntry, CustomerLedger, DynStore, EntryGroup, Posted,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -209,14 +211,18 @@ impl Ctx<'_> {
     /// Reads a chunk of good lines (index in the file, payment): its customers (a line whose account
     /// is unknown or outside the actor's bureaus is set aside) and the ledgers of the others, on which
     /// their first round is decided. Writes nothing, so it may run beside another chunk's writing.
+    ///
+    /// The customers and the ledgers are read at once, on two reader connections: the chunk's
+    /// reading, not the writer, is what bounds a bank file on ledgers with a year of entries
+    /// (docs/performance.md, issue 4). The ledgers of accounts that turn out unknown or out of
+    /// scope are read for nothing and dropped unseen.
     async fn prepare<'p>(&self, part: &'p [Pending<'p>]) -> AppResult<Prepared<'p>> {
         let mut ids: Vec<String> = part.iter().map(|(_, p)| p.account.as_str().to_string()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let customers: HashMap<String, Customer> = self
-            .store
-            .customers_by_ids(&ids)
-            .await?
+        let (customers, ledgers) =
+            tokio::try_join!(self.store.customers_by_ids(&ids), self.store.ledgers_of(&ids))?;
+        let customers: HashMap<String, Customer> = customers
             .into_iter()
             .filter(|c| self.actor.scope.allows(&c.bureau_id))
             .map(|c| (c.id.as_str().to_string(), c))
@@ -230,7 +236,7 @@ impl Ctx<'_> {
                 unknown.push((i, p));
             }
         }
-        let round = self.decide(pending, &customers).await?;
+        let round = self.decide_on(pending, &customers, ledgers)?;
         Ok(Prepared { part, customers, unknown, round })
     }
 
@@ -385,15 +391,30 @@ impl Ctx<'_> {
         pending: Vec<Pending<'p>>,
         customers: &HashMap<String, Customer>,
     ) -> AppResult<Round<'p>> {
+        let mut ids: Vec<String> = pending.iter().map(|(_, p)| p.account.as_str().to_string()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let ledgers = self.store.ledgers_of(&ids).await?;
+        self.decide_on(pending, customers, ledgers)
+    }
+
+    /// Decides the lines on the ledgers read for them (ledgers of other accounts are ignored): a
+    /// group per account, each matched to its own ledger by account number.
+    fn decide_on<'p>(
+        &self,
+        pending: Vec<Pending<'p>>,
+        customers: &HashMap<String, Customer>,
+        ledgers: Vec<CustomerLedger>,
+    ) -> AppResult<Round<'p>> {
         let mut by_account: BTreeMap<&str, Vec<Pending<'p>>> = BTreeMap::new();
         for (i, p) in pending {
             by_account.entry(p.account.as_str()).or_default().push((i, p));
         }
-        let ids: Vec<String> = by_account.keys().map(|s| s.to_string()).collect();
-        let ledgers = self.store.ledgers_of(&ids).await?;
-        let mut groups = Vec::with_capacity(ledgers.len());
-        let mut decided = Vec::with_capacity(ledgers.len());
-        for (ledger, lines) in ledgers.into_iter().zip(by_account.into_values()) {
+        let accounts = by_account.len();
+        let mut groups = Vec::with_capacity(accounts);
+        let mut decided = Vec::with_capacity(accounts);
+        for ledger in ledgers {
+            let Some(lines) = by_account.remove(ledger.customer_id.as_str()) else { continue };
             let customer = &customers[ledger.customer_id.as_str()];
             let class = LateFeeClass::from(customer.class);
             let mut entries = ledger.entries;
@@ -427,6 +448,13 @@ impl Ctx<'_> {
                 entries: new_entries,
             });
             decided.push(ids);
+        }
+        if let Some(account) = by_account.keys().next() {
+            // Every account asked for has a ledger (an empty one when it has no entries): a
+            // missing one is the store's fault, and its lines must not be decided on nothing.
+            return Err(AppError::Store(bureau_store::StoreError::Database(format!(
+                "the ledger of {account} was not read"
+            ))));
         }
         Ok(Round { groups, lines: decided })
     }
