@@ -181,3 +181,47 @@ async fn a_cancelled_period_is_reissued_once() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Two runs of one period and book started in the same second (two clerks, or a retry) keep two
+/// run records: the second run's record must not overwrite the first's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_started_in_one_second_keep_two_records() -> anyhow::Result<()> {
+    for db in TestDb::each().await? {
+        let mut o = DemoOptions::new(jiff::civil::date(2026, 11, 27));
+        o.customers = 20;
+        o.months = 2;
+        demo::generate(&db.store, &o).await?;
+        let second = || jiff::Timestamp::now().as_second();
+        // Start both runs just after a second begins, so that they start in it; in the rare case
+        // that the pair straddles a second the check is not meaningful and is tried again.
+        let mut tried = 0;
+        let (started, billed) = loop {
+            tried += 1;
+            assert!(tried <= 10, "ten pairs of runs each straddled a second");
+            let into = jiff::Timestamp::now().subsec_millisecond() as u64;
+            tokio::time::sleep(std::time::Duration::from_millis(1005 - into)).await;
+            let before = second();
+            let (a, b) = tokio::join!(run(&db, "2026-10", false), run(&db, "2026-10", false));
+            let (a, b) = (a?, b?);
+            // Each bill of the period is written once, by whichever run gets to it first.
+            let issued =
+                if tried == 1 { db.store.period_totals(&Scope::All, "2026-10").await?.bills } else { 0 };
+            assert_eq!(a.bills + b.bills, issued);
+            if second() == before {
+                break (before, a.bills + b.bills);
+            }
+        };
+        let runs: Vec<_> =
+            db.store.list_bill_runs(1000).await?.into_iter().filter(|r| r.started_at == started).collect();
+        assert_eq!(runs.len(), 2, "two runs started in second {started}: {runs:?}");
+        assert_ne!(runs[0].run_id, runs[1].run_id);
+        assert!(runs.iter().all(|r| r.period == "2026-10" && r.book_id.is_none() && r.finished_at.is_some()));
+        assert_eq!(
+            runs.iter().map(|r| r.bills).sum::<u64>(),
+            billed,
+            "each record keeps its own run's bills"
+        );
+        db.destroy().await?;
+    }
+    Ok(())
+}

@@ -96,6 +96,22 @@ fn now_unix() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// The id of a run's record: period, book and start second as before, then the millisecond and a
+/// random part, because two runs of one period and book can start in the same second (two clerks,
+/// or a retry) and each must keep its own record. The zero-padded millisecond first keeps the
+/// history's order (start second, then id, newest first) the order the runs started in.
+fn run_id(period: &str, book: Option<&str>, started: jiff::Timestamp) -> String {
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).expect("operating system random source");
+    format!(
+        "{period}-{}-{}-{:03}{:08x}",
+        book.unwrap_or("all"),
+        started.as_second(),
+        started.subsec_millisecond(),
+        u32::from_le_bytes(random)
+    )
+}
+
 /// Computes a loaded chunk on `threads` threads.
 fn compute_chunk(ctx: &Ctx, chunk: &BillingChunk, extras: &BillingExtras, threads: usize) -> BillWrite {
     // The rows come in account order: slice readings and history per account with two cursors.
@@ -174,8 +190,9 @@ pub async fn run(
         }
     }
     let period = opts.period.to_string();
-    let started_at = now_unix();
-    let run_id = format!("{period}-{}-{started_at}", opts.book_id.as_deref().unwrap_or("all"));
+    let started = jiff::Timestamp::now();
+    let started_at = started.as_second();
+    let run_id = run_id(&period, opts.book_id.as_deref(), started);
     let mut record = BillRunRecord {
         run_id,
         period: period.clone(),
