@@ -123,7 +123,7 @@ pub(super) fn opening_of(
     }
 }
 
-/// The meter taken out inside the period (its removal after the opening day, on or before the
+/// A meter taken out inside the period (its removal after the opening day, on or before the
 /// closing day): its part of the consumption is billed with the active meter's (换表).
 struct OldMeter {
     meter: Meter,
@@ -174,35 +174,28 @@ pub fn bill_account(
         ),
     };
 
-    // A meter exchanged inside the period (换表): the old meter's part, from its opening to its
-    // final reading.
-    let exchanged: Vec<&Meter> = extras
+    // Meters exchanged inside the period (换表), in the order they were taken out: each one's part,
+    // from its opening (the previous reading, or its installation) to its final reading.
+    let mut exchanged: Vec<&Meter> = extras
         .removed_meters
         .iter()
         .filter(|m| m.removed_on.is_some_and(|d| d > open_day && d <= close_day))
         .collect();
-    let old = match exchanged.as_slice() {
-        [] => None,
-        [m] => {
-            let old_mine = extras.overlay(readings, &m.meter_id);
-            let Some(opening) = opening_of(&account.customer_id, m, &old_mine, prev_p, open_day) else {
-                return hold.one(missing_previous(), None);
-            };
-            let Some(final_reading) = m.final_reading else {
-                return hold.unbillable(
-                    format!("换下的电能表 {} 没有止码", m.meter_id),
-                    format!("the exchanged meter {} has no final reading", m.meter_id),
-                );
-            };
-            Some(OldMeter { meter: (*m).clone(), opening, final_reading })
-        }
-        _ => {
+    exchanged.sort_by_key(|m| (m.removed_on, m.installed_on));
+    let mut olds = Vec::with_capacity(exchanged.len());
+    for m in exchanged {
+        let old_mine = extras.overlay(readings, &m.meter_id);
+        let Some(opening) = opening_of(&account.customer_id, m, &old_mine, prev_p, open_day) else {
+            return hold.one(missing_previous(), None);
+        };
+        let Some(final_reading) = m.final_reading else {
             return hold.unbillable(
-                "本期内换表多于一次，请人工计费".into(),
-                "more than one meter exchange in the period: bill by hand".into(),
-            )
-        }
-    };
+                format!("换下的电能表 {} 没有止码", m.meter_id),
+                format!("the exchanged meter {} has no final reading", m.meter_id),
+            );
+        };
+        olds.push(OldMeter { meter: m.clone(), opening, final_reading });
+    }
 
     let Some(opening) = opening_of(&account.customer_id, meter, &mine, prev_p, open_day) else {
         return hold.one(missing_previous(), None);
@@ -219,7 +212,7 @@ pub fn bill_account(
                 ),
             };
             let last_kwh = history.first().map(|h| h.kwh);
-            match (ctx.estimate_missing && old.is_none(), last_kwh) {
+            match (ctx.estimate_missing && olds.is_empty(), last_kwh) {
                 (true, Some(kwh)) => match reading::estimate(spec, &registers(&opening), kwh) {
                     Ok(regs) => {
                         let r = Reading {
@@ -245,28 +238,33 @@ pub fn bill_account(
     };
     let read_on = Some(closing_reading.read_on.as_str());
     let opening_estimated = opening.kind == ReadingKind::Estimated;
+    // The first actual reading after an estimate settles the estimated month too (Art. 83, see
+    // `reading::trueup`).
+    let after_estimate = opening_estimated && olds.is_empty() && closing_reading.kind == ReadingKind::Actual;
     // An actual reading below the estimate before it: settled on this bill (Art. 83), see
     // `reading::trueup`.
-    let over = match (opening_estimated, old.is_none()) {
+    let over = match (opening_estimated, olds.is_empty()) {
         (true, true) => {
             reading::trueup::over_estimate_kwh(spec, &registers(&opening), &registers(&closing_reading))
         }
         _ => None,
     };
     let mut exchange_lines = Vec::new();
-    let used = if let Some(old) = &old {
+    let used = if !olds.is_empty() {
         let part = |m: &Meter, open: &Reading, close: Registers| MeterPart {
             meter: MeterSpec { multiplier: m.multiplier, digits: m.digits },
             opening: registers(open),
             opening_estimated: open.kind == ReadingKind::Estimated,
             closing: close,
         };
-        let old_part =
-            part(&old.meter, &old.opening, Registers { total: old.final_reading, ..Default::default() });
-        let new_part = part(meter, &opening, registers(&closing_reading));
-        match exchanged_consumption(&old_part, &new_part) {
+        let mut parts: Vec<MeterPart> = olds
+            .iter()
+            .map(|o| part(&o.meter, &o.opening, Registers { total: o.final_reading, ..Default::default() }))
+            .collect();
+        parts.push(part(meter, &opening, registers(&closing_reading)));
+        match exchanged_consumption(&parts) {
             Ok(c) => {
-                exchange_lines = exchange_info_lines(old, &opening, &closing_reading, meter, &c);
+                exchange_lines = exchange_info_lines(&olds, &opening, &closing_reading, meter, &c);
                 c.total
             }
             Err(held) => return hold.one(held, read_on),
@@ -300,7 +298,35 @@ pub fn bill_account(
         }
     }
 
-    let first_read_on = old.as_ref().map_or(&opening.read_on, |o| &o.opening.read_on);
+    let has_tou_prices = tariff.versions.iter().any(|v| v.energy.has_tou());
+    let prev_text = prev_p.to_string();
+    let estimated_bill = history.first().filter(|h| h.period == prev_text);
+    // The estimated month's maximum demand and power factor are settled with its kWh, unless it
+    // was priced by time-of-use period: the recomputation does not know that split, and only the
+    // kWh are settled, as before (a limit of this program, not a rule).
+    let estimate_tou_priced =
+        has_tou_prices && opening.peak.is_some() && opening.flat.is_some() && opening.valley.is_some();
+    let settles_parts = after_estimate && !estimate_tou_priced && !tariff.is_residential();
+    // The reactive energy read since the reading the estimate started from (the estimate does not
+    // advance the reactive register), shared with the estimated month.
+    let reactive_read = match (opening.kvarh, closing_reading.kvarh) {
+        (Some(p), Some(c)) if c >= p => Some(((c - p) * Decimal::from(meter.multiplier)).normalize()),
+        _ => None,
+    };
+    let (kvarh_estimated, kvarh_own) = match (settles_parts, estimated_bill, reactive_read) {
+        (true, Some(last), Some(both)) => {
+            let settled_kwh = last.kwh - over.unwrap_or(Decimal::ZERO);
+            let (estimated, own) = reading::trueup::split_kvarh(both, settled_kwh, used.kwh);
+            (Some(estimated), Some(own))
+        }
+        _ => (None, used.kvarh),
+    };
+    let settles_estimate = over.is_some()
+        || (settles_parts
+            && estimated_bill.is_some()
+            && (kvarh_estimated.is_some() || used.max_demand_kw.is_some()));
+
+    let first_read_on = olds.first().map_or(&opening.read_on, |o| &o.opening.read_on);
     let (Ok(start), Ok(close)) = (first_read_on.parse::<Date>(), closing_reading.read_on.parse::<Date>())
     else {
         return hold.unbillable("抄表日期无效".into(), "a reading date is invalid".into());
@@ -317,7 +343,6 @@ pub fn bill_account(
         }
         None => Decimal::ZERO,
     };
-    let has_tou_prices = tariff.versions.iter().any(|v| v.energy.has_tou());
     let tou = match (has_tou_prices, used.peak_kwh, used.flat_kwh, used.valley_kwh) {
         (true, Some(peak), Some(flat), Some(valley)) => {
             Some(TouKwh { critical: Decimal::ZERO, peak, flat, valley })
@@ -332,7 +357,7 @@ pub fn bill_account(
         tou,
         capacity_kva: contract.capacity_kva,
         max_demand_kw: used.max_demand_kw,
-        kvarh: if tariff.is_residential() { None } else { used.kvarh },
+        kvarh: if tariff.is_residential() { None } else { kvarh_own },
         pf_standard: if tariff.is_residential() { None } else { contract.pf_standard },
         ytd_kwh,
         basic_days: None,
@@ -349,9 +374,9 @@ pub fn bill_account(
     let (mut total, mut funds, mut ytd_after, mut kwh) =
         (calc.total, calc.funds_total, calc.ytd_kwh_after, used.kwh);
     let mut extra_lines: Vec<BillLine> = Vec::new();
-    if let Some(over) = over {
-        let prev_text = prev_p.to_string();
-        let Some(last) = history.first().filter(|h| h.period == prev_text) else {
+    if settles_estimate {
+        let over = over.unwrap_or(Decimal::ZERO);
+        let Some(last) = estimated_bill else {
             return hold.one(
                 Held {
                     kind: ExceptionKind::OverEstimate,
@@ -363,6 +388,8 @@ pub fn bill_account(
                 read_on,
             );
         };
+        // The estimated bill as it was computed: no demand read (`reading::estimate` reads none),
+        // so a two-part basic charge on capacity, and no reactive energy, so a power factor of 1.00.
         let estimated = BillInput {
             period: prev_p,
             start: prev_p.first_day(),
@@ -371,20 +398,30 @@ pub fn bill_account(
             tou: None,
             capacity_kva: contract.capacity_kva,
             max_demand_kw: None,
-            kvarh: None,
-            pf_standard: None,
+            kvarh: if settles_parts { opening.kvarh.map(|_| Decimal::ZERO) } else { None },
+            pf_standard: if settles_parts { contract.pf_standard } else { None },
             ytd_kwh: last.ytd_kwh.map_or(Decimal::ZERO, |y| (y - last.kwh).max(Decimal::ZERO)),
             basic_days: None,
         };
-        let settled = match reading::trueup::true_up(tariff, &estimated, over) {
+        // The same month from the actual reading: its kWh as settled, the demand read and its
+        // share of the reactive energy read.
+        let actual = BillInput {
+            kwh: last.kwh - over,
+            max_demand_kw: if settles_parts { used.max_demand_kw } else { None },
+            kvarh: kvarh_estimated.or(estimated.kvarh),
+            ..estimated.clone()
+        };
+        let settled = match reading::trueup::settle(tariff, &estimated, &actual) {
             Ok(u) => u,
             Err(held) => return hold.one(held, read_on),
         };
-        kwh = -over;
+        if !over.is_zero() {
+            kwh = -over;
+        }
         total += settled.amount;
         funds += settled.funds;
         // The annual counter gives back what the estimate counted, within the same tier year.
-        if let Some(reset) = tiers_annual {
+        if let Some(reset) = tiers_annual.filter(|_| !over.is_zero()) {
             if prev_p >= ctx.period.tier_year_start(reset) {
                 ytd_after = ytd_after.map(|y| (y - over).max(Decimal::ZERO));
             }
@@ -443,10 +480,10 @@ pub fn bill_account(
     Outcome::Bill(Box::new(bill), estimate)
 }
 
-/// The two meters of an exchanged period, as lines of no amount, so that the bill shows both
-/// register advances and the kWh of each (the bill's own reading fields show the new meter).
+/// The meters of an exchanged period, as lines of no amount, so that the bill shows every register
+/// advance and the kWh of each (the bill's own reading fields show the active meter).
 fn exchange_info_lines(
-    old: &OldMeter,
+    olds: &[OldMeter],
     new_opening: &Reading,
     new_closing: &Reading,
     new_meter: &Meter,
@@ -463,54 +500,60 @@ fn exchange_info_lines(
         tier: None,
         ytd_kwh: None,
     };
-    let m = &old.meter;
-    let removed = m.removed_on.map(|d| d.to_string()).unwrap_or_default();
-    vec![
-        line(
-            "meter_old",
-            format!(
-                "换表：旧表 {}（倍率 {}）{} 至 {} 拆表，示数 {} → {}，{} kWh",
-                m.meter_id,
-                m.multiplier,
-                old.opening.read_on,
-                removed,
-                old.opening.total,
-                old.final_reading,
-                c.old.kwh
-            ),
-            format!(
-                "Exchange: old meter {} (×{}) {} to removal on {}, {} → {}, {} kWh",
-                m.meter_id,
-                m.multiplier,
-                old.opening.read_on,
-                removed,
-                old.opening.total,
-                old.final_reading,
-                c.old.kwh
-            ),
-            c.old.kwh,
+    let mut lines: Vec<StoredBillLine> = olds
+        .iter()
+        .zip(&c.parts)
+        .map(|(old, part)| {
+            let m = &old.meter;
+            let removed = m.removed_on.map(|d| d.to_string()).unwrap_or_default();
+            line(
+                "meter_old",
+                format!(
+                    "换表：旧表 {}（倍率 {}）{} 至 {} 拆表，示数 {} → {}，{} kWh",
+                    m.meter_id,
+                    m.multiplier,
+                    old.opening.read_on,
+                    removed,
+                    old.opening.total,
+                    old.final_reading,
+                    part.kwh
+                ),
+                format!(
+                    "Exchange: old meter {} (×{}) {} to removal on {}, {} → {}, {} kWh",
+                    m.meter_id,
+                    m.multiplier,
+                    old.opening.read_on,
+                    removed,
+                    old.opening.total,
+                    old.final_reading,
+                    part.kwh
+                ),
+                part.kwh,
+            )
+        })
+        .collect();
+    let new_kwh = c.parts.last().map_or(Decimal::ZERO, |p| p.kwh);
+    lines.push(line(
+        "meter_new",
+        format!(
+            "换表：新表 {}（倍率 {}）{} 装表，示数 {} → {}，{} kWh",
+            new_meter.meter_id,
+            new_meter.multiplier,
+            new_opening.read_on,
+            new_opening.total,
+            new_closing.total,
+            new_kwh
         ),
-        line(
-            "meter_new",
-            format!(
-                "换表：新表 {}（倍率 {}）{} 装表，示数 {} → {}，{} kWh",
-                new_meter.meter_id,
-                new_meter.multiplier,
-                new_opening.read_on,
-                new_opening.total,
-                new_closing.total,
-                c.new.kwh
-            ),
-            format!(
-                "Exchange: new meter {} (×{}) installed {}, {} → {}, {} kWh",
-                new_meter.meter_id,
-                new_meter.multiplier,
-                new_opening.read_on,
-                new_opening.total,
-                new_closing.total,
-                c.new.kwh
-            ),
-            c.new.kwh,
+        format!(
+            "Exchange: new meter {} (×{}) installed {}, {} → {}, {} kWh",
+            new_meter.meter_id,
+            new_meter.multiplier,
+            new_opening.read_on,
+            new_opening.total,
+            new_closing.total,
+            new_kwh
         ),
-    ]
+        new_kwh,
+    ));
+    lines
 }

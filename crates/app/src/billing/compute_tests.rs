@@ -156,6 +156,40 @@ fn an_exchange_with_current_transformers_uses_each_multiplier() {
 }
 
 #[test]
+fn two_exchanges_in_one_period_bill_every_meter() {
+    // Reading day the 5th. M1 (×1) read 1,000 on 5 March and was taken out on 12 March at 1,040:
+    // 40 kWh. M2 (×1) went in on 12 March at 0 and was taken out again on 20 March at 30: 30 kWh.
+    // M3 (×2) went in on 20 March at 5 and reads 50 on 5 April: 45 × 2 = 90 kWh. April's bill:
+    // 40 + 30 + 90 = 160 kWh, all in tier 1: 160 × 0.51 = 81.60 yuan.
+    let mut m1 = meter("M1", 1, 6, "2015-01-01");
+    m1.removed_on = Some("2026-03-12".parse().unwrap());
+    m1.final_reading = Some(dec!(1040));
+    let mut m2 = meter("M2", 1, 6, "2026-03-12");
+    m2.removed_on = Some("2026-03-20".parse().unwrap());
+    m2.final_reading = Some(dec!(30));
+    let mut m3 = meter("M3", 2, 6, "2026-03-20");
+    m3.initial_reading = dec!(5);
+    let readings = [actual("M1", "2026-03-05", dec!(1000)), actual("M3", "2026-04-05", dec!(50))];
+    // Listed in no particular order: the parts follow the removal dates.
+    let removed = [m2, m1];
+    let extras = CustomerExtras { resolutions: &[], removed_meters: &removed };
+    let b = billed(run("2026-04", &account(m3), &readings, &[history("2026-03", dec!(150))], extras));
+    assert_eq!((b.kwh, b.total), (dec!(160), Fen(8160)));
+    assert_eq!(b.start_on, "2026-03-05", "the period starts at the first meter's opening reading");
+    assert_eq!((b.meter_id.as_str(), b.prev_total, b.curr_total), ("M3", dec!(5), dec!(50)));
+    let info: Vec<(&str, Decimal)> = b
+        .lines
+        .iter()
+        .filter(|l| l.code.starts_with("meter_"))
+        .map(|l| (l.code.as_str(), l.quantity))
+        .collect();
+    assert_eq!(info, vec![("meter_old", dec!(40)), ("meter_old", dec!(30)), ("meter_new", dec!(90))]);
+    let m2_line = &b.lines.iter().filter(|l| l.code == "meter_old").nth(1).unwrap().description.zh;
+    assert!(m2_line.contains("M2") && m2_line.contains("0 → 30"), "{m2_line}");
+    lines_add_up(&b);
+}
+
+#[test]
 fn an_exchange_with_a_reverse_old_meter_is_held() {
     let mut old = meter("M1", 1, 6, "2015-01-01");
     old.removed_on = Some("2026-03-20".parse().unwrap());
@@ -302,4 +336,102 @@ fn winter_heating_like_last_winter_is_billed_not_held() {
     hist.push(history("2025-12", dec!(820)));
     let b = billed(run("2026-12", &account(m), &readings, &hist, CustomerExtras::default()));
     assert_eq!(b.kwh, dec!(900));
+}
+
+/// A two-part customer (example-two-part: energy 0.60 yuan/kWh, basic 20 yuan/kVA or 30 yuan/kW a
+/// month, power-factor standard 0.90; funds 0.019 + 0.0062 + 0.0005 = 0.0257 yuan/kWh kept out of
+/// the power-factor base) on 315 kVA, with a reactive register and a demand register.
+fn two_part(m: Meter) -> BillingAccount {
+    let mut a = account(m);
+    let c = a.contract.as_mut().unwrap();
+    c.tariff_id = "example-two-part".into();
+    c.capacity_kva = dec!(315);
+    a
+}
+
+fn with_registers(mut r: Reading, kvarh: Decimal, max_demand: Option<Decimal>) -> Reading {
+    r.kvarh = Some(kvarh);
+    r.max_demand = max_demand;
+    r
+}
+
+type Row<'a> = (&'a str, Decimal, Decimal, Fen);
+
+fn rows(b: &StoredBill) -> Vec<Row<'_>> {
+    b.lines.iter().map(|l| (l.code.as_str(), l.quantity, l.unit_price, l.amount)).collect()
+}
+
+#[test]
+fn the_reading_after_an_estimate_settles_its_demand_and_power_factor() {
+    // October (read 5 September at 20,000, kvarh 8,000) could not be read: estimated at 30,000 on
+    // September's 10,000 kWh; the estimate reads no demand and leaves the kvarh register at 8,000.
+    // October's bill was: energy 10,000 × 0.60 = 6,000.00; basic on capacity 315 × 20 = 6,300.00;
+    // no reactive energy, power factor 1.00: −0.75 % of (12,300.00 − funds 257.00) = −90.32.
+    //
+    // 5 November reads 41,000, kvarh 18,500, demand 200 kW: 21,000 kWh and 10,500 kvarh over both
+    // months, power factor 21,000 / √(21,000² + 10,500²) = 0.894 → 0.89, +0.5 %. The kvarh go
+    // 10,500 × 10,000 / 21,000 = 5,000 to October and 5,500 to November (both 0.89).
+    //
+    // November's own bill: energy 11,000 × 0.60 = 6,600.00; demand 200 × 30 = 6,000.00 (11,000 /
+    // 315 kVA is under 260 kWh per kVA); funds 11,000 × 0.0257 = 282.70; +0.5 % of (12,600.00 −
+    // 282.70 = 12,317.30) = 61.59; 12,661.59.
+    // October settled: demand 200 × 30 = 6,000.00 instead of capacity 6,300.00; energy unchanged;
+    // +0.5 % of (12,000.00 − 257.00 = 11,743.00) = 58.72 instead of −90.32. The true-up: −6,300.00
+    // + 90.32 + 58.72 + 6,000.00 = −150.96. November's bill: 12,661.59 − 150.96 = 12,510.63.
+    // (Before this settlement November carried all 10,500 kvarh against its 11,000 kWh, 0.72 and
+    // +9 %, and October's rebate stood.)
+    let m = meter("M1", 1, 6, "2015-01-01");
+    let readings = [
+        with_registers(reading("M1", "2026-10-05", ReadingKind::Estimated, dec!(30000)), dec!(8000), None),
+        with_registers(actual("M1", "2026-11-05", dec!(41000)), dec!(18500), Some(dec!(200))),
+    ];
+    let hist = [history("2026-10", dec!(10000)), history("2026-09", dec!(10000))];
+    let b = billed(run("2026-11", &two_part(m), &readings, &hist, CustomerExtras::default()));
+    assert_eq!(
+        rows(&b),
+        vec![
+            ("energy", dec!(11000), dec!(0.60), Fen(660_000)),
+            ("basic_demand", dec!(200), dec!(30), Fen(600_000)),
+            ("pf_adjustment", dec!(12317.30), dec!(0.005), Fen(6_159)),
+            ("trueup_basic_capacity", dec!(-315), dec!(20), Fen(-630_000)),
+            ("trueup_pf_adjustment", dec!(-12043), dec!(-0.0075), Fen(9_032)),
+            ("trueup_pf_adjustment", dec!(11743), dec!(0.005), Fen(5_872)),
+            ("trueup_basic_demand", dec!(200), dec!(30), Fen(600_000)),
+        ]
+    );
+    assert_eq!((b.kwh, b.total, b.funds), (dec!(11000), Fen(1_251_063), Fen(28_270)));
+    lines_add_up(&b);
+}
+
+#[test]
+fn an_over_estimate_settles_its_demand_and_power_factor_with_its_kwh() {
+    // As above, but 5 November reads only 26,000, kvarh 11,000, demand 200 kW: October really
+    // used 6,000 kWh (4,000 under the estimate) and 3,000 kvarh, all of it (November has no kWh of
+    // its own): 6,000 / √(6,000² + 3,000²) = 0.894 → 0.89, +0.5 %.
+    // October settled: energy 6,000 × 0.60 = 3,600.00 (−2,400.00); demand 6,000.00 instead of
+    // capacity 6,300.00; funds 6,000 × 0.0257 = 154.20; +0.5 % of (9,600.00 − 154.20 = 9,445.80)
+    // = 47.23 instead of −90.32. True-up: −2,400.00 − 6,300.00 + 90.32 + 47.23 + 6,000.00 =
+    // −2,562.45. November's own bill is its demand charge, 6,000.00 (no kWh, no power factor):
+    // 3,437.55. Funds: 154.20 − 257.00 = −102.80. (Before, only the 2,400.00 of energy was given
+    // back: 3,600.00.)
+    let m = meter("M1", 1, 6, "2015-01-01");
+    let readings = [
+        with_registers(reading("M1", "2026-10-05", ReadingKind::Estimated, dec!(30000)), dec!(8000), None),
+        with_registers(actual("M1", "2026-11-05", dec!(26000)), dec!(11000), Some(dec!(200))),
+    ];
+    let hist = [history("2026-10", dec!(10000)), history("2026-09", dec!(10000))];
+    let b = billed(run("2026-11", &two_part(m), &readings, &hist, CustomerExtras::default()));
+    assert_eq!(
+        rows(&b),
+        vec![
+            ("basic_demand", dec!(200), dec!(30), Fen(600_000)),
+            ("trueup_energy", dec!(-4000), dec!(0.60), Fen(-240_000)),
+            ("trueup_basic_capacity", dec!(-315), dec!(20), Fen(-630_000)),
+            ("trueup_pf_adjustment", dec!(-12043), dec!(-0.0075), Fen(9_032)),
+            ("trueup_pf_adjustment", dec!(9445.8), dec!(0.005), Fen(4_723)),
+            ("trueup_basic_demand", dec!(200), dec!(30), Fen(600_000)),
+        ]
+    );
+    assert_eq!((b.kwh, b.total, b.funds), (dec!(-4000), Fen(343_755), Fen(-10_280)));
+    lines_add_up(&b);
 }
