@@ -1,6 +1,8 @@
 //! The PostgreSQL store, for a province (or a Postgres-compatible distributed engine: every
 //! customer-owned table leads its key with `customer_id`, the natural distribution column).
 
+mod ledger_arrays;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -84,21 +86,26 @@ impl SqlStore {
         &self,
         customer_ids: &[String],
     ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerLedger>> {
-        self.ledgers_of_sql(customer_ids).await
+        ledger_arrays::ledgers_of(&self.pool, customer_ids).await
     }
 
     async fn bank_customers_by_ids(
         &self,
         ids: &[String],
     ) -> bureau_store::StoreResult<Vec<bureau_domain::register::Customer>> {
-        self.customers_by_ids_sql(ids).await
+        ledger_arrays::customers_by_ids(&self.pool, ids).await
     }
 
     async fn bank_entries_with_keys(
         &self,
         keys: &[String],
     ) -> bureau_store::StoreResult<Vec<bureau_store::CustomerEntry>> {
-        self.entries_with_keys_sql(keys).await
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(ledger_arrays::entries_by_keys(&self.pool, &keys)
+            .await?
+            .into_iter()
+            .map(|(customer_id, entry)| bureau_store::CustomerEntry { customer_id, entry })
+            .collect())
     }
 }
 
@@ -130,6 +137,24 @@ mod dialect {
     /// flight left the run waiting on each commit's round trips and WAL flush; three keep the
     /// server busy without taking more than a few of the pool's 16 connections.
     pub const BILL_WRITERS: usize = 3;
+
+    /// The key look-up of `post_groups_bulk_tx`: one statement with the keys as an array
+    /// (see [`crate::ledger_arrays`]).
+    pub async fn entries_by_many_keys(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        keys: &[&str],
+    ) -> StoreResult<Vec<(String, bureau_domain::ledger::Entry)>> {
+        crate::ledger_arrays::entries_by_keys(&mut **tx, keys).await
+    }
+
+    /// The bulk write of `post_groups_bulk_tx`: the shared statements with their values as arrays.
+    pub async fn post_bulk(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        groups: &[bureau_store::EntryGroup],
+        idx: &[usize],
+    ) -> StoreResult<Vec<bool>> {
+        crate::ledger_arrays::post_bulk(tx, groups, idx).await
+    }
 
     /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).
     pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {

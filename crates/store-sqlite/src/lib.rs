@@ -194,6 +194,23 @@ mod dialect {
     /// Chunks of a bill run written at once: SQLite has a single writer.
     pub const BILL_WRITERS: usize = 1;
 
+    /// The key look-up of `post_groups_bulk_tx`: the shared statements, [`CHUNK`] keys each.
+    pub async fn entries_by_many_keys(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        keys: &[&str],
+    ) -> StoreResult<Vec<(String, bureau_domain::ledger::Entry)>> {
+        entries_by_keys_chunked(tx, keys).await
+    }
+
+    /// The bulk write of `post_groups_bulk_tx`: the shared statements.
+    pub async fn post_bulk(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        groups: &[bureau_store::EntryGroup],
+        idx: &[usize],
+    ) -> StoreResult<Vec<bool>> {
+        post_bulk_tx(tx, groups, idx).await
+    }
+
     /// `column` starts with `q`, as an index range: SQLite's LIKE ignores case and so cannot use a
     /// BINARY index; a range can. U+10FFFF sorts after every character that can follow the prefix.
     pub fn push_prefix(qb: &mut sqlx::QueryBuilder<'_, Db>, column: &str, q: &str) {

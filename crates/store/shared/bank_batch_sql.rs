@@ -92,6 +92,8 @@ impl BankBatchStore for SqlStore {
     }
 }
 
+// PostgreSQL reads these with arrays instead (store-postgres's ledger_arrays.rs).
+#[allow(dead_code)]
 impl SqlStore {
     async fn customers_by_ids_sql(&self, ids: &[String]) -> StoreResult<Vec<Customer>> {
         let mut out = Vec::with_capacity(ids.len());

@@ -187,6 +187,20 @@ async fn post_charges_tx(tx: &mut sqlx::Transaction<'_, Db>, entries: &[Customer
     Ok(n)
 }
 
+/// Entries posted with any of these keys, in statements of [`CHUNK`] keys (the dialect's
+/// `entries_by_many_keys` may read them another way).
+#[allow(dead_code)] // PostgreSQL's dialect reads keys as an array instead.
+async fn entries_by_keys_chunked(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    keys: &[&str],
+) -> StoreResult<Vec<(String, LedgerEntryRow)>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        out.extend(entries_by_keys(&mut **tx, chunk).await?);
+    }
+    Ok(out)
+}
+
 /// Entries posted with any of these keys.
 async fn entries_by_keys<'e, E>(exec: E, keys: &[&str]) -> StoreResult<Vec<(String, LedgerEntryRow)>>
 where
@@ -272,11 +286,9 @@ async fn post_groups_bulk_tx(tx: &mut sqlx::Transaction<'_, Db>, groups: &[Entry
     let mut out: Vec<Option<Posted>> = vec![None; groups.len()];
     let all_keys: Vec<&str> = groups.iter().flat_map(|g| group_keys(&g.entries)).collect();
     let mut prior: std::collections::HashMap<String, CustomerEntry> = std::collections::HashMap::new();
-    for chunk in all_keys.chunks(CHUNK) {
-        for (customer_id, entry) in entries_by_keys(&mut **tx, chunk).await? {
-            if let EntryKind::Payment { key, .. } = &entry.kind {
-                prior.insert(key.as_str().to_string(), CustomerEntry { customer_id, entry });
-            }
+    for (customer_id, entry) in dialect::entries_by_many_keys(tx, &all_keys).await? {
+        if let EntryKind::Payment { key, .. } = &entry.kind {
+            prior.insert(key.as_str().to_string(), CustomerEntry { customer_id, entry });
         }
     }
     let mut customers = std::collections::HashSet::new();
@@ -298,7 +310,7 @@ async fn post_groups_bulk_tx(tx: &mut sqlx::Transaction<'_, Db>, groups: &[Entry
     }
     if !bulk.is_empty() {
         let mut sp = sqlx::Connection::begin(&mut **tx).await.map_err(db_err)?;
-        match post_bulk_tx(&mut sp, groups, &bulk).await {
+        match dialect::post_bulk(&mut sp, groups, &bulk).await {
             Ok(done) => {
                 sp.commit().await.map_err(db_err)?;
                 for (i, ok) in bulk.iter().zip(done) {
@@ -321,7 +333,9 @@ async fn post_groups_bulk_tx(tx: &mut sqlx::Transaction<'_, Db>, groups: &[Entry
 }
 
 /// Step 2 of [`post_groups_bulk_tx`] for groups of distinct customers and keys: which passed the
-/// version check (and were written), in the order of `idx`.
+/// version check (and were written), in the order of `idx`. The dialect's `post_bulk` may carry the
+/// same statements' values another way (PostgreSQL: as arrays).
+#[allow(dead_code)] // PostgreSQL's dialect writes the same rows with array statements instead.
 async fn post_bulk_tx(
     tx: &mut sqlx::Transaction<'_, Db>,
     groups: &[EntryGroup],
@@ -555,6 +569,7 @@ impl SqlStore {
     }
 
     /// The ledgers of these customers through the shared statements.
+    #[allow(dead_code)] // PostgreSQL reads them with arrays (store-postgres's ledger_arrays.rs).
     async fn ledgers_of_sql(&self, customer_ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
         let mut known = std::collections::HashMap::new();
         for chunk in customer_ids.chunks(CHUNK) {
