@@ -130,8 +130,18 @@ impl Direct {
     }
 }
 
+/// How much of the database file the direct connections read through a memory map: the most the
+/// bundled SQLite allows (`SQLITE_MAX_MMAP_SIZE`, 0x7fff0000 on Linux; a larger value is cut to it).
+///
+/// Why: a reader connection's page cache is emptied whenever another connection has committed
+/// (SQLite's WAL read transactions), so in a bank file every chunk read its pages again with
+/// `pread`, copying each into the cache; through the map a page already seen is one lookup. Only
+/// the first 2 GiB of a larger file are mapped; the rest is read as before. Writes still go through
+/// the WAL, never through the map. (docs/performance.md, issue 4.)
+const MMAP_BYTES: i64 = 0x7fff_0000;
+
 /// A connection of the direct path: WAL with `synchronous = NORMAL` as the sqlx connections,
-/// foreign keys on, a 30 s busy timeout.
+/// foreign keys on, a 30 s busy timeout, reads through a memory map ([`MMAP_BYTES`]).
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
     let c = Connection::open_with_flags(
         path,
@@ -144,6 +154,7 @@ pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
          PRAGMA temp_store = memory;",
     )
     .map_err(err)?;
+    c.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(err)?;
     c.set_prepared_statement_cache_capacity(64);
     Ok(c)
 }

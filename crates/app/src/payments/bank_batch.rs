@@ -10,6 +10,11 @@
 //! once, and a rerun after a crash half way posts exactly the lines that were not yet posted. A
 //! payment posts with the late fees it makes payable, as at the counter (`post::payment_entries`).
 //! An account that does not exist, or is outside the actor's bureaus, rejects its line only.
+//!
+//! The good lines are posted in account order, each account's lines in file order (a stable sort),
+//! and answered in input order. Within a transaction the groups were always written in account
+//! order; sorting the whole file first makes each chunk a narrow range of the ledger's key, so the
+//! chunk's readers and its writer walk neighbouring pages (docs/performance.md, issue 4).
 
 use super::post::{busy_error, payment_entries, unknown_account, NewPayment};
 use super::{ledger_instant, COUNTER_ROLES};
@@ -93,6 +98,10 @@ pub async fn post_bank_batch(
             Err(errors) => results[i] = Some(ResultLine::rejected(line, errors)),
         }
     }
+    // Account order (stable: an account's lines keep their file order). On a year of ledgers this
+    // took a bank file's system CPU from 5.4–6.8 s to 3.5–4.8 s: the pages of one chunk's ledgers
+    // lie together instead of all over the file (docs/performance.md, issue 4).
+    good.sort_by(|a, b| a.1.account.as_str().cmp(b.1.account.as_str()));
     let chunk = if input.chunk == 0 { DEFAULT_CHUNK } else { input.chunk };
     let ctx = Ctx { store, actor, rules, bank: &bank, lines: &lines };
     // A pipeline of two: while chunk k's first round is written, chunk k+1 is read and decided (on
