@@ -15,6 +15,8 @@
 //! and answered in input order. Within a transaction the groups were always written in account
 //! order; sorting the whole file first makes each chunk a narrow range of the ledger's key, so the
 //! chunk's readers and its writer walk neighbouring pages (docs/performance.md, issue 4).
+//! The order decides nothing else: a `bank_ref` repeated inside the file is refused on its later
+//! line by the parser, before any posting.
 
 use super::post::{busy_error, payment_entries, unknown_account, NewPayment};
 use super::{ledger_instant, COUNTER_ROLES};
@@ -109,7 +111,7 @@ pub async fn post_bank_batch(
     // longer wait for the writer nor the writer for them. Chunk k+1 may be decided on a ledger that
     // chunk k is changing (the same account in both, or another posting in between): its version
     // then no longer matches, the store refuses that group as stale, and it is read and decided
-    // again after chunk k is done, as any stale group. The writes stay in file order: chunk k+1's
+    // again after chunk k is done, as any stale group. The writes stay in chunk order: chunk k+1's
     // first write starts only after every round of chunk k.
     let mut parts = good.chunks(chunk);
     let mut next = match parts.next() {
