@@ -27,6 +27,7 @@ mod fold;
 mod late_fee_posting;
 pub mod payment;
 mod receipt;
+mod settled;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ pub use payment::{
     IdempotencyKey, PaymentRequest, PriorPayment, ReversalRequest, Submission,
 };
 pub use receipt::{receipt, Receipt, ReceiptLine};
+pub use settled::settled_prefix;
 
 use crate::error::FieldError;
 use crate::money::Fen;

@@ -660,3 +660,100 @@ proptest! {
         }
     }
 }
+
+// ---- the settled prefix ----
+
+/// Hand-worked: eleven months charged and paid in full, then an open charge. The 22 entries of the
+/// settled months are the prefix; a reversal of the first payment, posted now, makes it nothing,
+/// and so does a late fee on a settled bill.
+#[test]
+fn a_year_of_settled_months_is_the_prefix() {
+    let mut es = Vec::new();
+    for m in 1..=11i8 {
+        let (c, p) = (at(2026, m, 2, 0), at(2026, m, 9, 0));
+        es.push(charge(
+            &format!("c{m}"),
+            &format!("B{m}"),
+            period(2026, m),
+            date(2026, m, 20),
+            yuan("80.00"),
+            c,
+        ));
+        es.push(pay(&format!("p{m}"), yuan("80.00"), p));
+    }
+    es.push(charge("c12", "B12", period(2026, 12), date(2026, 12, 20), yuan("95.50"), at(2026, 12, 2, 0)));
+    assert_eq!(settled_prefix(&es), 22);
+    // A payment short by a fen in month 5 leaves months 1–4 only.
+    let mut short = es.clone();
+    short[9] = pay("p5", yuan("79.99"), at(2026, 5, 9, 0));
+    assert_eq!(settled_prefix(&short), 8);
+    // Overpaid in month 3: credit stays until the next charge takes it, so months 1–2 only...
+    // ...unless the credit is used up exactly: 80.01 then 79.99 settles month 4 again.
+    let mut over = es.clone();
+    over[5] = pay("p3", yuan("80.01"), at(2026, 3, 9, 0));
+    over[7] = pay("p4", yuan("79.99"), at(2026, 4, 9, 0));
+    assert_eq!(settled_prefix(&over), 22);
+    let mut reversed = es.clone();
+    reversed.push(reversal("r1", "p1", at(2026, 12, 3, 0)));
+    assert_eq!(settled_prefix(&reversed), 0);
+    let mut late = es.clone();
+    late.push(entry(
+        "f7",
+        at(2026, 12, 3, 0),
+        EntryKind::LateFee { bill: BillId("B7".into()), amount: yuan("1.00") },
+    ));
+    assert_eq!(settled_prefix(&late), 12, "the prefix stops before bill B7's charge");
+    assert_eq!(settled_prefix(&[]), 0);
+}
+
+/// Ledgers made of settled months (a charge and a payment of the same amount) mixed with any other
+/// entries. Reversals are added at random of any earlier entry.
+fn ledger_with_settled_months() -> impl Strategy<Value = Vec<Entry>> {
+    let month = prop_oneof![
+        (1i64..100_000, 1i8..=12).prop_map(|(a, m)| vec![Op::Charge(a, m), Op::Pay(a)]),
+        op().prop_map(|o| vec![o]),
+    ];
+    (proptest::collection::vec(month, 0..24), proptest::collection::vec(0usize..1000, 0..3)).prop_map(
+        |(months, revs)| {
+            let ops: Vec<Op> = months.into_iter().flatten().collect();
+            let mut es = build(&ops);
+            let n = es.len();
+            for (j, pick) in revs.into_iter().enumerate() {
+                if n > 0 {
+                    let of = es[pick % n].id.0.clone();
+                    es.push(reversal(&format!("rev{j}"), &of, at(2027, 1, 1, j as i8)));
+                }
+            }
+            es
+        },
+    )
+}
+
+proptest! {
+    /// Folding the tail after the settled prefix gives the same open bills, credit, unbilled debit,
+    /// balance and arrears as folding the whole ledger, and a payment of any amount on any day gets
+    /// the same late fees: the decision of a payment never needs the prefix.
+    #[test]
+    fn a_settled_prefix_changes_no_decision(
+        es in ledger_with_settled_months(),
+        amount in 1i64..200_000,
+        day in 0i64..500,
+        other in proptest::bool::ANY,
+    ) {
+        let k = settled_prefix(&es);
+        let (whole, tail) = (fold(&es), fold(&es[k..]));
+        let open = |s: &LedgerState| s.bills.iter().filter(|b| b.open() != Fen::ZERO).cloned().collect::<Vec<_>>();
+        prop_assert_eq!(open(&whole), open(&tail));
+        prop_assert_eq!(&whole.credit_lots, &tail.credit_lots);
+        prop_assert_eq!(whole.unbilled, tail.unbilled);
+        prop_assert_eq!(whole.balance(), tail.balance());
+        let on = date(2026, 1, 1).checked_add(jiff::Span::new().days(day)).unwrap();
+        prop_assert_eq!(whole.arrears_on(on), tail.arrears_on(on));
+        let class = if other { LateFeeClass::Other } else { LateFeeClass::Residential };
+        let rules = LateFeeRules::builtin();
+        prop_assert_eq!(
+            late_fees_with_payment(&whole, rules, class, on, Fen(amount)),
+            late_fees_with_payment(&tail, rules, class, on, Fen(amount))
+        );
+    }
+}
