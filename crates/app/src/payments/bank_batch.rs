@@ -100,9 +100,7 @@ pub async fn post_bank_batch(
             Err(errors) => results[i] = Some(ResultLine::rejected(line, errors)),
         }
     }
-    // Account order (stable: an account's lines keep their file order). On a year of ledgers this
-    // took a bank file's system CPU from 5.4–6.8 s to 3.5–4.8 s: the pages of one chunk's ledgers
-    // lie together instead of all over the file (docs/performance.md, issue 4).
+    // Account order, stable (see the module's comment).
     good.sort_by(|a, b| a.1.account.as_str().cmp(b.1.account.as_str()));
     let chunk = if input.chunk == 0 { DEFAULT_CHUNK } else { input.chunk };
     let ctx = Ctx { store, actor, rules, bank: &bank, lines: &lines };

@@ -23,41 +23,49 @@
 
 use super::{fold, BillId, Entry, EntryId, EntryKind};
 use crate::money::Fen;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The length of the longest settled prefix of `entries` (in posting order); 0 when none is.
 ///
-/// Folds each candidate prefix from the longest down, so it costs up to one fold per entry: meant
-/// for the moment a boundary is set, not for every read.
+/// One pass finds, for every entry, the last position that refers to it; a fold per candidate
+/// prefix, from the longest down, checks what is open. Meant for the moment a boundary is set, not
+/// for every read.
 pub fn settled_prefix(entries: &[Entry]) -> usize {
-    // Bills and entries referred to from position i on, gathered from the end.
-    let mut bills_after: HashSet<&BillId> = HashSet::new();
-    let mut entries_after: HashSet<&EntryId> = HashSet::new();
-    let mut clear_of_refs = vec![false; entries.len() + 1];
-    clear_of_refs[entries.len()] = true;
-    for k in (0..entries.len()).rev() {
-        match &entries[k].kind {
-            EntryKind::Charge { bill, .. } | EntryKind::LateFee { bill, .. } => {
-                bills_after.insert(bill);
-            }
-            EntryKind::Adjustment { bill: Some(bill), .. } => {
-                bills_after.insert(bill);
+    // The last position of an entry on each bill (its charge, late fees, adjustments) and of the
+    // reversal of each entry.
+    let mut last_on_bill: HashMap<&BillId, usize> = HashMap::new();
+    let mut reversed_at: HashMap<&EntryId, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        match &e.kind {
+            EntryKind::Charge { bill, .. }
+            | EntryKind::LateFee { bill, .. }
+            | EntryKind::Adjustment { bill: Some(bill), .. } => {
+                last_on_bill.insert(bill, i);
             }
             EntryKind::Reversal { of, .. } => {
-                entries_after.insert(of);
+                reversed_at.insert(of, i);
             }
             EntryKind::Payment { .. }
             | EntryKind::Refund { .. }
             | EntryKind::Adjustment { bill: None, .. } => {}
         }
-        // The prefix of k entries is free of references when none of entries[k..] refers to a bill
-        // or entry of entries[..k]; checked below against the prefix itself.
-        clear_of_refs[k] = entries[..k].iter().all(|e| {
-            !entries_after.contains(&e.id)
-                && !matches!(&e.kind, EntryKind::Charge { bill, .. } if bills_after.contains(bill))
-        });
     }
-    (1..=entries.len()).rev().find(|&k| clear_of_refs[k] && folds_to_nothing_open(&entries[..k])).unwrap_or(0)
+    // free_of_refs[k]: no entry from position k on refers to a bill charged, or an entry posted,
+    // before k. (A late fee or adjustment before its bill's charge refers to nothing: the fold
+    // ignores it whether or not the charge comes later.)
+    let mut free_of_refs = Vec::with_capacity(entries.len() + 1);
+    let mut reach = 0usize;
+    free_of_refs.push(true);
+    for (i, e) in entries.iter().enumerate() {
+        if let EntryKind::Charge { bill, .. } = &e.kind {
+            reach = reach.max(last_on_bill[bill]);
+        }
+        if let Some(&r) = reversed_at.get(&e.id) {
+            reach = reach.max(r);
+        }
+        free_of_refs.push(reach <= i);
+    }
+    (1..=entries.len()).rev().find(|&k| free_of_refs[k] && folds_to_nothing_open(&entries[..k])).unwrap_or(0)
 }
 
 fn folds_to_nothing_open(prefix: &[Entry]) -> bool {
