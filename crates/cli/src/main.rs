@@ -112,6 +112,9 @@ enum Command {
     /// Bank batch files (银行批量代扣/代收): post a file, list the batches posted.
     #[command(subcommand)]
     Bank(bank::BankCmd),
+    /// The customer ledger (客户电费账): settled marks.
+    #[command(subcommand)]
+    Ledger(payments::LedgerCmd),
     /// Late fees (电费违约金): the trial calculation.
     LateFee {
         #[command(subcommand)]
@@ -309,6 +312,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
         Command::Outbox { cmd } => service::outbox(open(&cli.db).await?, cmd, lang).await,
         Command::Bill { cmd } => bill::bill(&cli.db, *cmd, lang).await,
         Command::LateFee { cmd } => payments::late_fee(cmd, lang).await,
+        Command::Ledger(cmd) => payments::ledger(open(&cli.db).await?, cmd, lang).await,
         Command::Bank(cmd) => bank::bank(&cli.db, cmd, lang).await,
         Command::Bench { cmd } => bill::bench(&cli.db, cmd, lang).await,
         Command::Portal { cmd } => portal::portal(&cli.db, cmd, lang).await,

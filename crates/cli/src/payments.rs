@@ -76,3 +76,42 @@ pub async fn late_fee(cmd: LateFeeCmd, lang: Lang) -> Result<ExitCode, Failure> 
         }
     }
 }
+
+#[derive(Subcommand)]
+pub enum LedgerCmd {
+    /// Marks where each ledger's settled prefix ends (结清标记), so that a payment reads only the
+    /// entries still open. Bank files keep the marks as they post; run this once on a database made
+    /// before them (or after counter payments and bill runs, which do not set them). Idempotent.
+    Settle {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn ledger(store: bureau_store::DynStore, cmd: LedgerCmd, lang: Lang) -> Result<ExitCode, Failure> {
+    match cmd {
+        LedgerCmd::Settle { json } => {
+            let started = std::time::Instant::now();
+            let s = payments::mark_settled_ledgers(&store, &bureau_app::access::Actor::system())
+                .await
+                .map_err(|e| app_failure(e, lang))?;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let mut v = serde_json::to_value(&s).context("summary as JSON")?;
+                v["seconds"] = serde_json::json!((seconds * 100.0).round() / 100.0);
+                println!("{v}");
+            } else if lang == Lang::Zh {
+                println!(
+                    "读取 {} 户电费账，标记 {} 户，{} 条已结清分录不再读取（{seconds:.1} 秒）",
+                    s.ledgers, s.marked, s.settled_entries
+                );
+            } else {
+                println!(
+                    "{} ledgers read, {} marked, {} settled entries no longer read ({seconds:.1} s)",
+                    s.ledgers, s.marked, s.settled_entries
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -228,3 +228,97 @@ async fn insert_entries(
     .map_err(db_err)?;
     Ok(done.rows_affected())
 }
+
+/// The open part of these customers' ledgers (`LedgerStore::open_ledgers_of`), one per id in the
+/// order given: the version, the settled mark and the entries after it in one statement, so in one
+/// snapshot. A customer without a ledger has version 0, no mark and no entries.
+pub(crate) async fn open_ledgers_of(
+    pool: &sqlx::Pool<Db>,
+    customer_ids: &[String],
+) -> StoreResult<Vec<OpenLedger>> {
+    let mut ids: Vec<&str> = customer_ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let entry_columns: Vec<String> = ENTRY_COLUMNS.split(',').map(|c| format!("e.{}", c.trim())).collect();
+    // Entry ids compare byte by byte (COLLATE "C"), as the mark's order is defined.
+    let rows = sqlx::query(&format!(
+        "SELECT i.id AS ledger_id, v.version, v.settled_at_us, v.settled_entry, {}
+           FROM UNNEST($1::text[]) AS i(id)
+           LEFT JOIN ledger_versions v ON v.customer_id = i.id
+           LEFT JOIN ledger_entries e ON e.customer_id = i.id
+                AND (v.settled_at_us IS NULL OR e.posted_at_us > v.settled_at_us
+                     OR (e.posted_at_us = v.settled_at_us AND e.entry_id COLLATE \"C\" > v.settled_entry COLLATE \"C\"))",
+        entry_columns.join(", ")
+    ))
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut ledgers: std::collections::HashMap<String, OpenLedger> = std::collections::HashMap::new();
+    for r in &rows {
+        let id: String = r.try_get("ledger_id").map_err(db_err)?;
+        if !ledgers.contains_key(&id) {
+            let version: Option<i64> = r.try_get("version").map_err(db_err)?;
+            let mark = mark_from_columns(
+                &id,
+                r.try_get("settled_at_us").map_err(db_err)?,
+                r.try_get("settled_entry").map_err(db_err)?,
+            )?;
+            ledgers.insert(
+                id.clone(),
+                OpenLedger {
+                    customer_id: id.clone(),
+                    version: version.unwrap_or(0),
+                    settled_through: mark,
+                    entries: Vec::new(),
+                },
+            );
+        }
+        let entry_id: Option<&str> = r.try_get("entry_id").map_err(db_err)?;
+        if entry_id.is_some() {
+            let (_, e) = entry_from_row(r)?;
+            ledgers.get_mut(&id).expect("inserted above").entries.push(e);
+        }
+    }
+    for l in ledgers.values_mut() {
+        l.entries.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+    }
+    Ok(customer_ids.iter().map(|id| ledgers[id.as_str()].clone()).collect())
+}
+
+/// Sets each mark where the ledger is still at the given version, in one statement; how many were
+/// set. The rows are locked in customer order first, as `post_bulk` locks them.
+pub(crate) async fn mark_settled(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    marks: &[(&str, i64, &SettledMark)],
+) -> StoreResult<u64> {
+    if marks.is_empty() {
+        return Ok(0);
+    }
+    let mut sorted: Vec<&(&str, i64, &SettledMark)> = marks.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let ids: Vec<&str> = sorted.iter().map(|m| m.0).collect();
+    let versions: Vec<i64> = sorted.iter().map(|m| m.1).collect();
+    let at: Vec<i64> = sorted.iter().map(|m| m.2.at_us).collect();
+    let entry: Vec<&str> = sorted.iter().map(|m| m.2.entry_id.as_str()).collect();
+    sqlx::query(
+        "SELECT customer_id FROM ledger_versions WHERE customer_id = ANY($1) ORDER BY customer_id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(sqlx::query(
+        "UPDATE ledger_versions v SET settled_at_us = x.at_us, settled_entry = x.entry_id
+           FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS x(customer_id, version, at_us, entry_id)
+          WHERE v.customer_id = x.customer_id AND v.version = x.version",
+    )
+    .bind(&ids)
+    .bind(&versions)
+    .bind(&at)
+    .bind(&entry)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected())
+}

@@ -89,6 +89,13 @@ impl SqlStore {
         ledger_arrays::ledgers_of(&self.pool, customer_ids).await
     }
 
+    async fn ledger_open_ledgers_of(
+        &self,
+        customer_ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::OpenLedger>> {
+        ledger_arrays::open_ledgers_of(&self.pool, customer_ids).await
+    }
+
     async fn bank_customers_by_ids(
         &self,
         ids: &[String],
@@ -154,6 +161,14 @@ mod dialect {
         idx: &[usize],
     ) -> StoreResult<Vec<bool>> {
         crate::ledger_arrays::post_bulk(tx, groups, idx).await
+    }
+
+    /// The settled marks of a posting or of `mark_settled`: one statement, values as arrays.
+    pub async fn mark_settled(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        marks: &[(&str, i64, &bureau_store::SettledMark)],
+    ) -> StoreResult<u64> {
+        crate::ledger_arrays::mark_settled(tx, marks).await
     }
 
     /// `column` starts with `q`: LIKE with a text_pattern_ops index (migration 0001).

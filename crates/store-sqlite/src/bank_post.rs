@@ -16,7 +16,7 @@
 use crate::bill_run::{err, Direct};
 use crate::{entry_from_columns, group_keys, kind_columns, EntryColumns, ENTRY_COLUMNS};
 use bureau_domain::register::{AccountNo, Customer, CustomerClass, ServiceArea};
-use bureau_store::{CustomerEntry, CustomerLedger, EntryGroup, Posted, StoreError, StoreResult};
+use bureau_store::{CustomerEntry, CustomerLedger, EntryGroup, OpenLedger, Posted, StoreError, StoreResult};
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 impl Direct {
@@ -29,6 +29,12 @@ impl Direct {
     /// one read transaction, as the shared `ledgers_of` does.
     pub(crate) fn ledgers_of(&self, ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
         self.with_reader(|conn| ledgers_of(conn, ids).map_err(err)?.into_iter().collect())
+    }
+
+    /// The open part of these ledgers (in their order): each version and settled mark, then the
+    /// entries after the mark, in one read transaction.
+    pub(crate) fn open_ledgers_of(&self, ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+        self.with_reader(|conn| open_ledgers_of(conn, ids))
     }
 }
 
@@ -129,6 +135,49 @@ fn ledgers_of(conn: &Connection, ids: &[String]) -> rusqlite::Result<Vec<StoreRe
     Ok(out)
 }
 
+fn open_ledgers_of(conn: &Connection, ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+    let tx = conn.unchecked_transaction().map_err(err)?;
+    let mut out = Vec::with_capacity(ids.len());
+    {
+        let mut version = tx
+            .prepare_cached(
+                "SELECT version, settled_at_us, settled_entry FROM ledger_versions WHERE customer_id = ?1",
+            )
+            .map_err(err)?;
+        // Without a mark the bounds are below every key: the whole ledger. In key order, sorted
+        // into posting order below, as `ledgers_of` does.
+        let mut entries = tx
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE customer_id = ?1
+                   AND (posted_at_us > ?2 OR (posted_at_us = ?2 AND entry_id > ?3))"
+            ))
+            .map_err(err)?;
+        for id in ids {
+            let head: Option<(i64, Option<i64>, Option<String>)> =
+                version.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional().map_err(err)?;
+            let (v, mark) = match head {
+                Some((v, at, entry)) => (v, crate::mark_from_columns(id, at, entry)?),
+                None => (0, None),
+            };
+            let (from_us, from_id) = mark.as_ref().map_or((i64::MIN, ""), |m| (m.at_us, m.entry_id.as_str()));
+            let mut rows = entries.query(rusqlite::params![id, from_us, from_id]).map_err(err)?;
+            let mut list = Vec::new();
+            while let Some(r) = rows.next().map_err(err)? {
+                list.push(entry_from_columns(columns(r).map_err(err)?)?.1);
+            }
+            list.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+            out.push(OpenLedger {
+                customer_id: id.clone(),
+                version: v,
+                settled_through: mark,
+                entries: list,
+            });
+        }
+    }
+    tx.finish().map_err(err)?;
+    Ok(out)
+}
+
 fn post_groups(conn: &mut Connection, groups: &[EntryGroup]) -> StoreResult<Vec<Posted>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
     let mut out = Vec::with_capacity(groups.len());
@@ -151,6 +200,7 @@ struct Statements<'c> {
     savepoint: CachedStatement<'c>,
     rollback_to: CachedStatement<'c>,
     release: CachedStatement<'c>,
+    mark: CachedStatement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -170,6 +220,9 @@ impl<'c> Statements<'c> {
             savepoint: conn.prepare_cached("SAVEPOINT bank_group")?,
             rollback_to: conn.prepare_cached("ROLLBACK TO bank_group")?,
             release: conn.prepare_cached("RELEASE bank_group")?,
+            mark: conn.prepare_cached(
+                "UPDATE ledger_versions SET settled_at_us = ?1, settled_entry = ?2 WHERE customer_id = ?3",
+            )?,
         })
     }
 
@@ -208,10 +261,15 @@ impl<'c> Statements<'c> {
         }
     }
 
+    /// The entries, then the group's settled mark (after them, so that their own insert cannot
+    /// clear it; the version was raised above in this transaction).
     fn insert_entries(&mut self, g: &EntryGroup) -> rusqlite::Result<()> {
         for e in &g.entries {
             bind_entry(&mut self.insert, 1, &g.customer_id, e)?;
             self.insert.raw_execute()?;
+        }
+        if let Some(m) = &g.settle_through {
+            self.mark.execute(rusqlite::params![m.at_us, m.entry_id, g.customer_id])?;
         }
         Ok(())
     }

@@ -146,6 +146,21 @@ impl SqlStore {
         }
     }
 
+    /// The open part of many ledgers (a bank batch chunk) through a direct reader connection (see
+    /// [`bank_post`]).
+    async fn ledger_open_ledgers_of(
+        &self,
+        customer_ids: &[String],
+    ) -> bureau_store::StoreResult<Vec<bureau_store::OpenLedger>> {
+        match self.direct.clone() {
+            Some(direct) => {
+                let ids = customer_ids.to_vec();
+                tokio::task::spawn_blocking(move || direct.open_ledgers_of(&ids)).await.map_err(joined)?
+            }
+            None => self.open_ledgers_of_sql(customer_ids).await,
+        }
+    }
+
     /// A chunk's customers through a direct reader connection (see [`bank_post`]).
     async fn bank_customers_by_ids(
         &self,
@@ -209,6 +224,14 @@ mod dialect {
         idx: &[usize],
     ) -> StoreResult<Vec<bool>> {
         post_bulk_tx(tx, groups, idx).await
+    }
+
+    /// The settled marks of a posting or of `mark_settled`: one statement each.
+    pub async fn mark_settled(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        marks: &[(&str, i64, &bureau_store::SettledMark)],
+    ) -> StoreResult<u64> {
+        mark_settled_each_tx(tx, marks).await
     }
 
     /// `column` starts with `q`, as an index range: SQLite's LIKE ignores case and so cannot use a

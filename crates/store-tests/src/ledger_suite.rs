@@ -9,11 +9,11 @@ use bureau_domain::money::Fen;
 use bureau_domain::tariff::BillPeriod;
 use bureau_store::*;
 
-fn at(second: i64, micro: i64) -> jiff::Timestamp {
+pub(crate) fn at(second: i64, micro: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_microsecond(second * 1_000_000 + micro).unwrap()
 }
 
-fn entry(id: &str, t: jiff::Timestamp, kind: EntryKind) -> Entry {
+pub(crate) fn entry(id: &str, t: jiff::Timestamp, kind: EntryKind) -> Entry {
     Entry {
         id: EntryId(id.into()),
         at: t,
@@ -24,7 +24,7 @@ fn entry(id: &str, t: jiff::Timestamp, kind: EntryKind) -> Entry {
     }
 }
 
-fn charge(id: &str, t: jiff::Timestamp, period: &str, fen: i64) -> Entry {
+pub(crate) fn charge(id: &str, t: jiff::Timestamp, period: &str, fen: i64) -> Entry {
     let mut e = entry(
         id,
         t,
@@ -40,7 +40,7 @@ fn charge(id: &str, t: jiff::Timestamp, period: &str, fen: i64) -> Entry {
     e
 }
 
-fn payment(id: &str, t: jiff::Timestamp, key: &str, fen: i64) -> Entry {
+pub(crate) fn payment(id: &str, t: jiff::Timestamp, key: &str, fen: i64) -> Entry {
     entry(id, t, EntryKind::Payment { amount: Fen(fen), key: IdempotencyKey::parse("key", key).unwrap() })
 }
 
@@ -149,16 +149,19 @@ pub(crate) async fn ledger(store: &DynStore) -> anyhow::Result<()> {
             customer_id: b.into(),
             expected_version: 1,
             entries: vec![payment("pb1", at(t0 + 400, 0), "bank:x:1", 777)],
+            settle_through: None,
         },
         EntryGroup {
             customer_id: b.into(),
             expected_version: 1,
             entries: vec![payment("pb2", at(t0 + 400, 0), "bank:x:2", 1)],
+            settle_through: None,
         },
         EntryGroup {
             customer_id: a.into(),
             expected_version: 2,
             entries: vec![payment("pa1", at(t0 + 400, 0), "counter:k1", 5_000)],
+            settle_through: None,
         },
     ];
     let out = store.post_entry_groups(&groups).await?;
@@ -194,6 +197,7 @@ async fn many_groups(store: &DynStore) -> anyhow::Result<()> {
         customer_id: id.to_string(),
         expected_version: v,
         entries: vec![payment(&format!("pay-{key}"), at(t, 0), key, fen)],
+        settle_through: None,
     };
     let mut groups: Vec<EntryGroup> =
         ids.iter().enumerate().map(|(i, id)| group(id, 0, &format!("bulk:{i}"), 100)).collect();

@@ -14,6 +14,7 @@ mod ledger_suite;
 mod outage_suite;
 mod portal_suite;
 mod service_suite;
+mod settled_marks_suite;
 mod suite;
 pub use service_suite::service_orders;
 pub use suite::conformance;

@@ -22,6 +22,7 @@ pub async fn conformance(store: &DynStore) -> anyhow::Result<()> {
     crate::ledger_suite::ledger(store).await?;
     bill_run(store).await?;
     crate::ledger_suite::bank_files(store).await?;
+    crate::settled_marks_suite::settled_marks(store).await?;
     crate::exceptions_suite::resolutions(store).await?;
     crate::bill_run_jobs_suite::bill_run_jobs(store).await?;
     crate::portal_suite::portal(store).await?;

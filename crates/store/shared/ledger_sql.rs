@@ -257,6 +257,9 @@ async fn post_group_tx(tx: &mut sqlx::Transaction<'_, Db>, g: &EntryGroup) -> St
     let rows: Vec<(&str, &LedgerEntryRow)> = g.entries.iter().map(|e| (g.customer_id.as_str(), e)).collect();
     match insert_entries_tx(&mut sp, &rows, false).await {
         Ok(_) => {
+            if let Some(m) = &g.settle_through {
+                dialect::mark_settled(&mut sp, &[(g.customer_id.as_str(), g.expected_version + 1, m)]).await?;
+            }
             sp.commit().await.map_err(db_err)?;
             Ok(Posted::Done { version: g.expected_version + 1 })
         }
@@ -312,6 +315,17 @@ async fn post_groups_bulk_tx(tx: &mut sqlx::Transaction<'_, Db>, groups: &[Entry
         let mut sp = sqlx::Connection::begin(&mut **tx).await.map_err(db_err)?;
         match dialect::post_bulk(&mut sp, groups, &bulk).await {
             Ok(done) => {
+                // The marks after the entries, so that the entries' own insert cannot clear them.
+                let marks: Vec<(&str, i64, &SettledMark)> = bulk
+                    .iter()
+                    .zip(&done)
+                    .filter(|(_, ok)| **ok)
+                    .filter_map(|(i, _)| {
+                        let g = &groups[*i];
+                        g.settle_through.as_ref().map(|m| (g.customer_id.as_str(), g.expected_version + 1, m))
+                    })
+                    .collect();
+                dialect::mark_settled(&mut sp, &marks).await?;
                 sp.commit().await.map_err(db_err)?;
                 for (i, ok) in bulk.iter().zip(done) {
                     let g = &groups[*i];
@@ -390,6 +404,39 @@ async fn post_bulk_tx(
         .collect();
     insert_entries_tx(tx, &rows, false).await?;
     Ok(idx.iter().map(|&i| passed.contains(&groups[i].customer_id)).collect())
+}
+
+/// Sets each mark where the ledger is still at the given version, one statement each (the dialect's
+/// `mark_settled` may send them another way); how many were set.
+#[allow(dead_code)] // PostgreSQL's dialect sends them as arrays.
+async fn mark_settled_each_tx(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    marks: &[(&str, i64, &SettledMark)],
+) -> StoreResult<u64> {
+    let mut n = 0;
+    for (customer_id, version, m) in marks {
+        n += sqlx::query(
+            "UPDATE ledger_versions SET settled_at_us = $1, settled_entry = $2 WHERE customer_id = $3 AND version = $4",
+        )
+        .bind(m.at_us)
+        .bind(&m.entry_id)
+        .bind(*customer_id)
+        .bind(*version)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    }
+    Ok(n)
+}
+
+/// A settled mark from its two columns: both set or both empty.
+fn mark_from_columns(customer_id: &str, at_us: Option<i64>, entry_id: Option<String>) -> StoreResult<Option<SettledMark>> {
+    match (at_us, entry_id) {
+        (Some(at_us), Some(entry_id)) => Ok(Some(SettledMark { at_us, entry_id })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("settled_entry", customer_id)),
+    }
 }
 
 /// The ledgers of customers whose versions are given, entries read by key range.
@@ -498,11 +545,29 @@ impl LedgerStore for SqlStore {
         self.ledger_ledgers_of(customer_ids).await
     }
 
+    async fn open_ledgers_of(&self, customer_ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+        // The backend's `ledger_open_ledgers_of` may take a faster path to the same ledgers.
+        self.ledger_open_ledgers_of(customer_ids).await
+    }
+
+    async fn mark_settled(&self, marks: &[LedgerMark]) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut n = 0;
+        for chunk in marks.chunks(CHUNK) {
+            let rows: Vec<(&str, i64, &SettledMark)> =
+                chunk.iter().map(|m| (m.customer_id.as_str(), m.version, &m.mark)).collect();
+            n += dialect::mark_settled(&mut tx, &rows).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
     async fn post_entries(&self, customer_id: &str, expected_version: i64, entries: &[LedgerEntryRow]) -> StoreResult<Posted> {
         let group = EntryGroup {
             customer_id: customer_id.to_string(),
             expected_version,
             entries: entries.to_vec(),
+            settle_through: None,
         };
         Ok(self.post_entry_groups(std::slice::from_ref(&group)).await?.remove(0))
     }
@@ -566,6 +631,54 @@ impl SqlStore {
         };
         tx.commit().await.map_err(db_err)?;
         Ok(out)
+    }
+
+    /// The open part of these customers' ledgers through the shared statements: each version and
+    /// mark read together, before the entries (entries read after are at least as new, and a mark
+    /// only moves forward without a posting, so the entries after the mark read are a true tail),
+    /// then the entries after the mark.
+    #[allow(dead_code)] // PostgreSQL reads them in one statement (store-postgres's ledger_arrays.rs).
+    async fn open_ledgers_of_sql(&self, customer_ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+        let mut known = std::collections::HashMap::new();
+        for chunk in customer_ids.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT customer_id, version, settled_at_us, settled_entry FROM ledger_versions WHERE customer_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                let id: String = r.try_get("customer_id").map_err(db_err)?;
+                let v: i64 = r.try_get("version").map_err(db_err)?;
+                let mark = mark_from_columns(
+                    &id,
+                    r.try_get("settled_at_us").map_err(db_err)?,
+                    r.try_get("settled_entry").map_err(db_err)?,
+                )?;
+                known.insert(id, (v, mark));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let versions: Vec<(String, i64)> = customer_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .map(|id| (id.clone(), known.get(id).map_or(0, |k| k.0)))
+            .collect();
+        let mut open: std::collections::HashMap<String, OpenLedger> = std::collections::HashMap::new();
+        for l in ledgers_for(&self.pool, versions).await? {
+            let mark = known.get(&l.customer_id).and_then(|k| k.1.clone());
+            let entries = match &mark {
+                Some(m) => l.entries.into_iter().filter(|e| m.is_before(e)).collect(),
+                None => l.entries,
+            };
+            open.insert(
+                l.customer_id.clone(),
+                OpenLedger { customer_id: l.customer_id, version: l.version, settled_through: mark, entries },
+            );
+        }
+        Ok(customer_ids.iter().map(|id| open[id.as_str()].clone()).collect())
     }
 
     /// The ledgers of these customers through the shared statements.

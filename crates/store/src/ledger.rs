@@ -27,6 +27,50 @@ pub struct CustomerLedger {
     pub entries: Vec<Entry>,
 }
 
+/// The last entry of a ledger's settled prefix (`bureau_domain::ledger::settled_prefix`), by its
+/// key in posting order: the posting instant in Unix microseconds, then the entry id compared byte
+/// by byte. Kept on the ledger's version row, so that a payment reads only the entries after it.
+/// The database keeps it true: an entry posted at or before it, or on a bill or reversing an
+/// entry at or before it, clears it (migration 0019's triggers), and it is only ever set with
+/// the version it was computed at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SettledMark {
+    pub at_us: i64,
+    pub entry_id: String,
+}
+
+impl SettledMark {
+    /// The mark at `e`: the prefix up to and including `e`.
+    pub fn at(e: &Entry) -> SettledMark {
+        SettledMark { at_us: e.at.as_microsecond(), entry_id: e.id.0.clone() }
+    }
+
+    /// Whether `e` sorts after the mark (is not part of the prefix it ends).
+    pub fn is_before(&self, e: &Entry) -> bool {
+        (self.at_us, self.entry_id.as_bytes()) < (e.at.as_microsecond(), e.id.0.as_bytes())
+    }
+}
+
+/// A ledger without its settled prefix, for a payment's decision: the entries after the mark (all
+/// of them when there is none) and the version they were read at. Folding `entries` gives the open
+/// bills, credit and balance of the whole ledger (`bureau_domain::ledger::settled_prefix`), but not
+/// its history: never show it as the ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OpenLedger {
+    pub customer_id: String,
+    pub version: i64,
+    pub settled_through: Option<SettledMark>,
+    pub entries: Vec<Entry>,
+}
+
+/// A mark to set on a ledger if it is still at `version` ([`LedgerStore::mark_settled`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerMark {
+    pub customer_id: String,
+    pub version: i64,
+    pub mark: SettledMark,
+}
+
 /// An entry with the customer whose ledger holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CustomerEntry {
@@ -89,6 +133,12 @@ pub trait LedgerStore {
         expected_version: i64,
         entries: &[Entry],
     ) -> StoreResult<Posted>;
+    /// The open part of these customers' ledgers ([`OpenLedger`], one per id in the order asked): the
+    /// version and settled mark read together, then the entries after the mark.
+    async fn open_ledgers_of(&self, customer_ids: &[String]) -> StoreResult<Vec<OpenLedger>>;
+    /// Sets each mark where the ledger is still at the given version (a ledger that moved is left
+    /// as it is: its mark would be computed on entries no longer all of it); how many were set.
+    async fn mark_settled(&self, marks: &[LedgerMark]) -> StoreResult<u64>;
     /// Posts many customers' entries in one transaction, each group like [`Self::post_entries`]:
     /// the outcomes in the order of the groups. A group that is stale or duplicate writes nothing
     /// and does not stop the others.
@@ -113,4 +163,7 @@ pub struct EntryGroup {
     pub customer_id: String,
     pub expected_version: i64,
     pub entries: Vec<Entry>,
+    /// The settled mark to set once the entries are written (computed on the ledger at
+    /// `expected_version` with them); `None` leaves the mark as the triggers left it.
+    pub settle_through: Option<SettledMark>,
 }

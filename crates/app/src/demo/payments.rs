@@ -129,6 +129,7 @@ pub async fn history(store: &DynStore, opts: &DemoOptions) -> AppResult<u64> {
                     customer_id: id.clone(),
                     expected_version: ledger.version,
                     entries: new,
+                    settle_through: None,
                 });
             }
         }

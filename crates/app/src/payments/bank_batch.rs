@@ -19,6 +19,7 @@
 //! line by the parser, before any posting.
 
 use super::post::{busy_error, payment_entries, unknown_account, NewPayment};
+use super::settled_marks::next_mark;
 use super::{ledger_instant, COUNTER_ROLES};
 use crate::access::Actor;
 use crate::error::{AppError, AppResult};
@@ -35,7 +36,7 @@ use bureau_domain::ledger::{
 use bureau_domain::money::Fen;
 use bureau_domain::register::{AccountNo, Customer};
 use bureau_store::{
-    BankBatchRecord, BankBatchResultFile, CustomerEntry, CustomerLedger, DynStore, EntryGroup, Posted,
+    BankBatchRecord, BankBatchResultFile, CustomerEntry, DynStore, EntryGroup, OpenLedger, Posted,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -230,7 +231,7 @@ impl Ctx<'_> {
         ids.sort_unstable();
         ids.dedup();
         let (customers, ledgers) =
-            tokio::try_join!(self.store.customers_by_ids(&ids), self.store.ledgers_of(&ids))?;
+            tokio::try_join!(self.store.customers_by_ids(&ids), self.store.open_ledgers_of(&ids))?;
         let customers: HashMap<String, Customer> = customers
             .into_iter()
             .filter(|c| self.actor.scope.allows(&c.bureau_id))
@@ -403,7 +404,7 @@ impl Ctx<'_> {
         let mut ids: Vec<String> = pending.iter().map(|(_, p)| p.account.as_str().to_string()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let ledgers = self.store.ledgers_of(&ids).await?;
+        let ledgers = self.store.open_ledgers_of(&ids).await?;
         self.decide_on(pending, customers, ledgers)
     }
 
@@ -413,7 +414,7 @@ impl Ctx<'_> {
         &self,
         pending: Vec<Pending<'p>>,
         customers: &HashMap<String, Customer>,
-        ledgers: Vec<CustomerLedger>,
+        ledgers: Vec<OpenLedger>,
     ) -> AppResult<Round<'p>> {
         let mut by_account: BTreeMap<&str, Vec<Pending<'p>>> = BTreeMap::new();
         for (i, p) in pending {
@@ -451,10 +452,16 @@ impl Ctx<'_> {
                 new_entries.extend(made);
                 ids.push((i, p, id));
             }
+            if !several {
+                entries.extend(new_entries.iter().cloned());
+                entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
+            }
+            let settle_through = next_mark(ledger.settled_through.as_ref(), &entries, &new_entries);
             groups.push(EntryGroup {
                 customer_id: ledger.customer_id,
                 expected_version: ledger.version,
                 entries: new_entries,
+                settle_through,
             });
             decided.push(ids);
         }

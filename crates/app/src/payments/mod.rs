@@ -14,6 +14,7 @@ mod post;
 mod quote;
 mod refund;
 mod reversal;
+mod settled_marks;
 
 pub use account::{customer_account, load_account, Account, AccountBill};
 pub use bank_batch::{
@@ -27,6 +28,7 @@ pub use post::{
 pub use quote::{late_fee_quote, LateFeeTrial};
 pub use refund::{refund_credit, RefundForm, RefundResult};
 pub use reversal::{reverse_entry, ReversalForm, ReversalResult};
+pub use settled_marks::{mark_settled_ledgers, next_mark, MarkSummary};
 
 use bureau_domain::late_fee::LateFeeRules;
 use bureau_domain::org::Role;

@@ -6,8 +6,9 @@
 //! only the tail after them would make a bank file read one entry a customer instead of 23
 //! (docs/performance.md, issue 4: a throw-away build reading only the tail of this benchmark's
 //! synthetic ledgers posted 16,800–18,100 payments/s where main posts 11,100–13,900).
-//! Nothing reads a ledger by this yet: the store would first have to keep the boundary true on
-//! every write (an entry posted before it, or referring to a bill or entry before it, clears it).
+//! The store keeps the end of this prefix as each ledger's settled mark (`bureau_store::SettledMark`,
+//! migration 0019), which its triggers clear when a new entry would make it untrue, and a bank file
+//! reads only the entries after it (`bureau_app::payments::next_mark`, which also moves it).
 //!
 //! The prefix of the first `k` entries (in posting order) is settled when
 //! - its fold leaves no bill with anything open (charge or late fee), no credit and no unbilled
