@@ -176,15 +176,18 @@ async fn bump_versions_tx(tx: &mut sqlx::Transaction<'_, Db>, customer_ids: &[&s
 
 /// Writes the bill run's charge entries (or a rebill's adjustment) and raises the versions of the
 /// ledgers that got one. Entries already stored are kept: a rerun never doubles a charge.
+///
+/// The versions first, as every posting does: on PostgreSQL that takes the ledgers' row locks
+/// before the entries' insert trigger reads their settled marks, so a bank file that is setting a
+/// mark on one of these ledgers commits first and the trigger sees its mark (migration 0019).
 async fn post_charges_tx(tx: &mut sqlx::Transaction<'_, Db>, entries: &[CustomerEntry]) -> StoreResult<u64> {
     if entries.is_empty() {
         return Ok(0);
     }
     let rows: Vec<(&str, &LedgerEntryRow)> = entries.iter().map(|c| (c.customer_id.as_str(), &c.entry)).collect();
-    let n = insert_entries_tx(tx, &rows, true).await?;
     let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
     bump_versions_tx(tx, &ids).await?;
-    Ok(n)
+    insert_entries_tx(tx, &rows, true).await
 }
 
 /// Entries posted with any of these keys, in statements of [`CHUNK`] keys (the dialect's
