@@ -60,12 +60,15 @@ pub async fn mark_settled_ledgers(store: &DynStore, actor: &Actor) -> AppResult<
     let mut summary = MarkSummary::default();
     let mut after: Option<String> = None;
     loop {
-        let page = store.ledgers_page(scope, after.as_deref(), PAGE).await?;
+        let mut page = store.ledgers_page(scope, after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.customer_id.clone());
         summary.ledgers += page.len() as u64;
         let mut marks = Vec::new();
-        for ledger in &page {
+        for ledger in &mut page {
+            // Posting order as the marks compare it (ids byte by byte), whatever the database's
+            // collation sorted the page in.
+            ledger.entries.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
             let k = settled_prefix(&ledger.entries);
             if k > 0 {
                 summary.settled_entries += k as u64;
