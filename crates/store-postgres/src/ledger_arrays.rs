@@ -281,7 +281,7 @@ pub(crate) async fn open_ledgers_of(
         }
     }
     for l in ledgers.values_mut() {
-        l.entries.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+        l.entries.sort_by(bureau_domain::ledger::posting_order);
     }
     Ok(customer_ids.iter().map(|id| ledgers[id.as_str()].clone()).collect())
 }

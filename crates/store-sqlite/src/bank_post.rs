@@ -125,7 +125,7 @@ fn ledgers_of(conn: &Connection, ids: &[String]) -> rusqlite::Result<Vec<StoreRe
         out.push(match bad {
             Some(e) => Err(e),
             None => {
-                list.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+                list.sort_by(bureau_domain::ledger::posting_order);
                 Ok(CustomerLedger { customer_id: id.clone(), version: v, entries: list })
             }
         });
@@ -165,7 +165,7 @@ fn open_ledgers_of(conn: &Connection, ids: &[String]) -> StoreResult<Vec<OpenLed
             while let Some(r) = rows.next().map_err(err)? {
                 list.push(entry_from_columns(columns(r).map_err(err)?)?.1);
             }
-            list.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+            list.sort_by(bureau_domain::ledger::posting_order);
             out.push(OpenLedger {
                 customer_id: id.clone(),
                 version: v,

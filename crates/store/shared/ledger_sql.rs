@@ -636,12 +636,12 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// The open part of these customers' ledgers through the shared statements: each version and
-    /// mark read together, before the entries (entries read after are at least as new, and a mark
-    /// only moves forward without a posting, so the entries after the mark read are a true tail),
-    /// then the entries after the mark.
-    #[allow(dead_code)] // PostgreSQL reads them in one statement (store-postgres's ledger_arrays.rs).
-    async fn open_ledgers_of_sql(&self, customer_ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+    /// The version and settled mark of each of these ledgers that exists, read together.
+    #[allow(dead_code)] // PostgreSQL reads them with arrays (store-postgres's ledger_arrays.rs).
+    async fn versions_and_marks(
+        &self,
+        customer_ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, (i64, Option<SettledMark>)>> {
         let mut known = std::collections::HashMap::new();
         for chunk in customer_ids.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
@@ -663,6 +663,16 @@ impl SqlStore {
                 known.insert(id, (v, mark));
             }
         }
+        Ok(known)
+    }
+
+    /// The open part of these customers' ledgers through the shared statements: each version and
+    /// mark read together, before the entries (entries read after are at least as new, and a mark
+    /// only moves forward without a posting, so the entries after the mark read are a true tail),
+    /// then the entries after the mark.
+    #[allow(dead_code)] // PostgreSQL reads them in one statement (store-postgres's ledger_arrays.rs).
+    async fn open_ledgers_of_sql(&self, customer_ids: &[String]) -> StoreResult<Vec<OpenLedger>> {
+        let known = self.versions_and_marks(customer_ids).await?;
         let mut seen = std::collections::HashSet::new();
         let versions: Vec<(String, i64)> = customer_ids
             .iter()
@@ -687,26 +697,12 @@ impl SqlStore {
     /// The ledgers of these customers through the shared statements.
     #[allow(dead_code)] // PostgreSQL reads them with arrays (store-postgres's ledger_arrays.rs).
     async fn ledgers_of_sql(&self, customer_ids: &[String]) -> StoreResult<Vec<CustomerLedger>> {
-        let mut known = std::collections::HashMap::new();
-        for chunk in customer_ids.chunks(CHUNK) {
-            let mut qb =
-                QueryBuilder::<Db>::new("SELECT customer_id, version FROM ledger_versions WHERE customer_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.as_str());
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
-                let id: String = r.try_get("customer_id").map_err(db_err)?;
-                let v: i64 = r.try_get("version").map_err(db_err)?;
-                known.insert(id, v);
-            }
-        }
+        let known = self.versions_and_marks(customer_ids).await?;
         let mut seen = std::collections::HashSet::new();
         let versions: Vec<(String, i64)> = customer_ids
             .iter()
             .filter(|id| seen.insert(id.as_str()))
-            .map(|id| (id.clone(), known.get(id).copied().unwrap_or(0)))
+            .map(|id| (id.clone(), known.get(id).map_or(0, |k| k.0)))
             .collect();
         let ledgers = ledgers_for(&self.pool, versions).await?;
         let by_id: std::collections::HashMap<&str, &CustomerLedger> =

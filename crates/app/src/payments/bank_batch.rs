@@ -447,14 +447,14 @@ impl Ctx<'_> {
                     // The next line of this account is decided on the ledger as it will be stored
                     // (in posting order), not on the order of the file.
                     entries.extend(made.iter().cloned());
-                    entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
+                    entries.sort_by(bureau_domain::ledger::posting_order);
                 }
                 new_entries.extend(made);
                 ids.push((i, p, id));
             }
             if !several {
                 entries.extend(new_entries.iter().cloned());
-                entries.sort_by(|a, b| (a.at, &a.id.0).cmp(&(b.at, &b.id.0)));
+                entries.sort_by(bureau_domain::ledger::posting_order);
             }
             let settle_through = next_mark(ledger.settled_through.as_ref(), &entries, &new_entries);
             groups.push(EntryGroup {

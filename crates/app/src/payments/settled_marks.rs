@@ -68,7 +68,7 @@ pub async fn mark_settled_ledgers(store: &DynStore, actor: &Actor) -> AppResult<
         for ledger in &mut page {
             // Posting order as the marks compare it (ids byte by byte), whatever the database's
             // collation sorted the page in.
-            ledger.entries.sort_by(|a, b| (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes())));
+            ledger.entries.sort_by(bureau_domain::ledger::posting_order);
             let k = settled_prefix(&ledger.entries);
             if k > 0 {
                 summary.settled_entries += k as u64;

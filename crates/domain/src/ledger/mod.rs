@@ -95,6 +95,13 @@ coded_enum!(
     }
 );
 
+/// The posting order of a ledger: by posting instant, then by entry id byte by byte (SQLite's
+/// BINARY collation, PostgreSQL's `COLLATE "C"`). Folds, settled prefixes and settled marks all
+/// read entries in this order.
+pub fn posting_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    (a.at, a.id.0.as_bytes()).cmp(&(b.at, b.id.0.as_bytes()))
+}
+
 /// One ledger entry of one customer. Who (`by`: a staff id, or `bank:<code>` / `system`), when,
 /// through which channel and why are on every entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
